@@ -1,0 +1,72 @@
+"""`mailintake check`: try each configured part and say, in one line each, what works."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+
+from sqlalchemy import text
+
+from store.db import NotMigrated, make_engine, require_current
+
+from .config import Config, ConfigError
+from .sources.imap import ImapSource, SourceError, tls_context
+
+
+def run_checks(cfg: Config) -> list[tuple[str, str | None]]:
+    return [("database", _database(cfg)), ("mailbox", _mailbox(cfg)), ("smtp", _smtp(cfg))]
+
+
+def _database(cfg: Config) -> str | None:
+    engine = make_engine(cfg.database_url())
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        require_current(engine)
+    except NotMigrated as exc:
+        return str(exc)
+    except Exception as exc:  # the driver's own words are the useful part
+        return f"cannot connect: {str(exc).splitlines()[0]}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _mailbox(cfg: Config) -> str | None:
+    mb = cfg.mailbox
+    if mb.source == "maildir":
+        path = cfg.resolve(mb.path)
+        return None if path.is_dir() else f"folder {path} does not exist"
+    try:
+        with ImapSource(mb, mb.password()) as src:
+            if mb.move_to and not src.can_move:
+                return f"connected, but the server lacks MOVE (move_to = {mb.move_to!r} will be skipped)"
+    except (SourceError, ConfigError) as exc:
+        return str(exc)
+    return None
+
+
+def _smtp(cfg: Config) -> str | None:
+    sm = cfg.smtp
+    if cfg.replies.mode != "smtp":
+        return f"not used (replies.mode = {cfg.replies.mode!r})"
+    where = f"SMTP {sm.host}:{sm.port}"
+    ctx = tls_context(sm.verify_tls, sm.ca_file)
+    try:
+        if sm.security == "tls":
+            conn = smtplib.SMTP_SSL(sm.host, sm.port, context=ctx, timeout=sm.timeout_seconds)
+        else:
+            conn = smtplib.SMTP(sm.host, sm.port, timeout=sm.timeout_seconds)
+            if sm.security == "starttls":
+                conn.starttls(context=ctx)
+        with conn:
+            if sm.username:
+                conn.login(sm.username, sm.password())
+    except smtplib.SMTPAuthenticationError:
+        return f"{where}: login failed for {sm.username}: wrong username or password"
+    except ssl.SSLCertVerificationError as exc:
+        return f"{where}: TLS certificate not trusted ({exc.verify_message}); set smtp.ca_file"
+    except (OSError, smtplib.SMTPException, socket.timeout, ConfigError) as exc:
+        return f"{where}: cannot connect: {exc}"
+    return None

@@ -1,0 +1,192 @@
+"""`mailintake` command line. Errors an operator can fix come out as one line each, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from store.db import NotMigrated
+
+from . import config as config_mod
+from .sources.imap import SourceError
+
+log = logging.getLogger("mailintake")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except config_mod.ConfigError as exc:
+        for line in exc.lines:
+            print(f"config error: {line}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (SourceError, NotMigrated, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mailintake", description=__doc__)
+    p.add_argument("-c", "--config", default=os.environ.get("MAILINTAKE_CONFIG", "mailintake.toml"),
+                   help="config file (default: $MAILINTAKE_CONFIG or ./mailintake.toml)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    def cmd(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=func)
+        return sp
+
+    d = cmd("demo", _demo, "generate a sample mailbox, ingest it with SQLite and show what was found")
+    d.add_argument("--dir", default="mailintake-demo")
+    d.add_argument("--seed", type=int, default=2021)
+    cmd("check", _check, "validate the config and try the mailbox, SMTP server and database")
+    cmd("poll", _poll, "fetch new mail once and process it")
+    db = cmd("db", _db, "database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    st = cmd("status", _status, "show messages and units")
+    st.add_argument("--json", action="store_true", help="machine-readable (the documented contract)")
+    rp = cmd("reprocess", _reprocess, "re-run parsing and rules from the stored raw messages")
+    rp.add_argument("messages", nargs="*", metavar="MESSAGE", help="key or reference number")
+    rp.add_argument("--all", action="store_true")
+    rp.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    a = cmd("assign", _assign, "place a message with a recommending unit (an organiser decision)")
+    a.add_argument("message", metavar="MESSAGE")
+    a.add_argument("unit", metavar="UNIT")
+    for verb, kind in (("accept-late", "accept_late"), ("reject-late", "reject_late")):
+        lp = cmd(verb, _late_decision(kind), f"{verb.replace('-', ' ')} material of a message")
+        lp.add_argument("message", metavar="MESSAGE")
+    return p
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("alembic", "imapclient"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(args: argparse.Namespace) -> config_mod.Config:
+    return config_mod.load(args.config)
+
+
+def _service(args: argparse.Namespace):
+    from .service import Service
+
+    return Service(_load(args)).open()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.dir), args.seed)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import run_checks
+
+    cfg = _load(args)
+    print(f"config: ok ({cfg.path})")
+    ok = True
+    for name, problem in run_checks(cfg):
+        print(f"{name}: {'ok' if problem is None else problem}")
+        ok = ok and problem is None
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _poll(args: argparse.Namespace) -> int:
+    from .progress import reporter
+
+    svc = _service(args)
+    try:
+        with reporter() as progress:
+            summary = svc.poll(progress)
+    finally:
+        svc.close()
+    log.info("poll done: %d new, %d matched after UIDVALIDITY change, %d processed, %d failed",
+             summary.fetched, summary.rematched, summary.processed, len(summary.failed))
+    for key in summary.failed:
+        log.error("message %s could not be processed (see `mailintake status`)", key)
+    return EXIT_OK
+
+
+def _db(args: argparse.Namespace) -> int:
+    from store.db import make_engine, upgrade
+
+    cfg = _load(args)
+    engine = make_engine(cfg.database_url())
+    print(f"database at revision {upgrade(engine)}")
+    engine.dispose()
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from reports.status import build_status, format_text
+
+    svc = _service(args)
+    try:
+        with svc.db.session() as s:
+            data = build_status(s, svc.cfg)
+    finally:
+        svc.close()
+    if args.json:
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        print(format_text(data))
+    return EXIT_OK
+
+
+def _reprocess(args: argparse.Namespace) -> int:
+    from .reprocess import reprocess
+
+    if not args.all and not args.messages:
+        print("error: name messages (key or reference number) or use --all", file=sys.stderr)
+        return EXIT_CONFIG
+    svc = _service(args)
+    try:
+        for line in reprocess(svc, None if args.all else args.messages, dry_run=args.dry_run):
+            print(line)
+    finally:
+        svc.close()
+    return EXIT_OK
+
+
+def _assign(args: argparse.Namespace) -> int:
+    from .decisions import record_decision
+
+    svc = _service(args)
+    try:
+        print(record_decision(svc, "assign", args.message, args.unit))
+    finally:
+        svc.close()
+    return EXIT_OK
+
+
+def _late_decision(kind: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from .decisions import record_decision
+
+        svc = _service(args)
+        try:
+            print(record_decision(svc, kind, args.message, None))
+        finally:
+            svc.close()
+        return EXIT_OK
+
+    return run
+
+
+if __name__ == "__main__":
+    sys.exit(main())

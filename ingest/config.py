@@ -1,0 +1,259 @@
+"""Configuration: one TOML file, validated at start-up, passed down explicitly (no globals).
+
+Secrets are never in the file: `password_env` names an environment variable, `password_file` a file.
+Every problem is reported as one line naming the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from parsers.facts import ArchiveLimits, ParserSettings
+
+
+class ConfigError(Exception):
+    """Raised with a list of human-readable lines; the CLI prints them and exits 2."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(_Section):
+    username: str = ""
+    password_env: str = ""
+    password_file: str = ""
+
+    def password(self) -> str:
+        """The secret, read only when a connection is made (never logged)."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError([f"environment variable {self.password_env} (password_env) is not set"])
+            return value
+        if self.password_file:
+            try:
+                return Path(self.password_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError([f"password_file {self.password_file}: {exc.strerror}"]) from exc
+        return ""
+
+
+class Mailbox(Credentials):
+    source: Literal["imap", "maildir"] = "imap"
+    path: str = ""  # maildir source: a Maildir or a folder of .eml files
+    host: str = ""
+    port: int = Field(993, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    verify_tls: bool = True
+    ca_file: str = ""
+    folder: str = "INBOX"
+    mark_keyword: str = "$Ingested"
+    move_to: str = ""
+    sent_folder: str = ""
+    batch_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
+    chunk_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
+    timeout_seconds: float = Field(60, gt=0)
+
+    @model_validator(mode="after")
+    def _source_fields(self) -> Mailbox:
+        if self.source == "imap" and not self.host:
+            raise ValueError("host is required when source = \"imap\"")
+        if self.source == "maildir" and not self.path:
+            raise ValueError("path is required when source = \"maildir\"")
+        return self
+
+
+class Smtp(Credentials):
+    host: str = ""
+    port: int = Field(465, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    verify_tls: bool = True
+    ca_file: str = ""
+    from_address: str = ""
+    timeout_seconds: float = Field(60, gt=0)
+
+
+class Database(_Section):
+    url: str = "sqlite:///mailintake.db"
+
+
+class Storage(_Section):
+    root: str = "./mailintake-data"
+
+
+class Quotas(_Section):
+    district: int = Field(3, ge=0)
+    society: int = Field(2, ge=0)
+    institution: int = Field(2, ge=0)
+
+
+class Photos(_Section):
+    min_bytes: int = Field(2_097_152, ge=0)
+    id_min_bytes: int | None = Field(None, ge=0)
+    life_min_bytes: int | None = Field(None, ge=0)
+    life_min: int = Field(3, ge=0)
+    life_max: int = Field(5, ge=0)
+    id_ratio_min: float = Field(0.66, gt=0)
+    id_ratio_max: float = Field(0.80, gt=0)
+    max_pixels: int = Field(120_000_000, gt=0)
+
+
+class Archives(_Section):
+    max_total_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    max_ratio: float = Field(200.0, gt=1)
+    max_entries: int = Field(2000, gt=0)
+    max_depth: int = Field(2, ge=0, le=5)
+
+
+class UnitOverride(_Section):
+    name: str
+    category: Literal["district", "society", "institution"] = "institution"
+    quota: int | None = None
+    aliases: list[str] = []
+    senders: list[str] = []
+
+
+class Campaign(_Section):
+    name: str = "2021年重庆市“最美科技工作者”"
+    mailbox_address: str = ""
+    deadline: dt.datetime = dt.datetime(2021, 5, 28, 23, 59, 59, tzinfo=ZoneInfo("Asia/Shanghai"))
+    timezone: str = "Asia/Shanghai"
+    quotas: Quotas = Quotas()
+    photos: Photos = Photos()
+    archives: Archives = Archives()
+    units: list[UnitOverride] = []
+    previously_honoured: list[str] = []
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _parse_deadline(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise ValueError("must be an ISO 8601 date-time with offset, e.g. 2021-05-28T23:59:59+08:00") from exc
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2021-05-28T23:59:59+08:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Replies(_Section):
+    mode: Literal["smtp", "files", "off"] = "files"
+    dir: str = "./replies"
+    contact_lines: list[str] = ["市科协宣传部 联系人：熊蔓源 电话：63003526"]
+    paper_address: str = "重庆市渝中区双钢路科协大厦裙楼318办公室（市科协宣传部）"
+
+
+class Reports(_Section):
+    dir: str = "./reports"
+    time: str = "08:00"
+    recipients: list[str] = []
+
+    @field_validator("time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        try:
+            dt.time.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError("must be HH:MM, e.g. \"08:00\"") from exc
+        return value
+
+
+class Schedule(_Section):
+    poll_seconds: int = Field(300, ge=10)
+
+
+class Config(_Section):
+    mailbox: Mailbox
+    smtp: Smtp = Smtp()
+    database: Database = Database()
+    storage: Storage = Storage()
+    campaign: Campaign = Campaign()
+    replies: Replies = Replies()
+    reports: Reports = Reports()
+    schedule: Schedule = Schedule()
+    path: Path | None = None  # where it was read from; relative paths resolve against its folder
+
+    def resolve(self, value: str) -> Path:
+        """Relative paths in the config are relative to the config file, not the working directory."""
+        p = Path(value).expanduser()
+        if p.is_absolute() or self.path is None:
+            return p
+        return self.path.parent / p
+
+    def database_url(self) -> str:
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve(url[len(prefix):]))
+        return url
+
+    def parser_settings(self) -> ParserSettings:
+        ph, ar = self.campaign.photos, self.campaign.archives
+        return ParserSettings(
+            photo_min_bytes={
+                "id_photo": ph.id_min_bytes if ph.id_min_bytes is not None else ph.min_bytes,
+                "life_photo": ph.life_min_bytes if ph.life_min_bytes is not None else ph.min_bytes,
+            },
+            id_ratio_min=ph.id_ratio_min,
+            id_ratio_max=ph.id_ratio_max,
+            max_image_pixels=ph.max_pixels,
+            archives=ArchiveLimits(ar.max_total_bytes, ar.max_ratio, ar.max_entries, ar.max_depth),
+        )
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError with one line per problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: file not found"]) from exc
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+    return from_dict(data, path)
+
+
+def from_dict(data: dict, path: Path | None = None) -> Config:
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_line(path, err) for err in exc.errors()]) from None
+    return cfg.model_copy(update={"path": path.resolve() if path else None})
+
+
+def _line(path: Path | None, err: dict) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (misspelt?)"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    return f"{path or '<config>'}: {key}: {msg}"

@@ -1,0 +1,83 @@
+"""Content-addressed file storage under one root (one filesystem, so renames are atomic).
+
+Layout: raw/ab/<sha256>.eml (messages), files/ab/<sha256>.bin (attachments and archive members),
+quarantine/ (0700: raw messages with secrecy markings), tmp/ (in-flight writes, cleaned at start).
+Mail content never chooses a path: names are hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+KINDS = {"raw": ".eml", "files": ".bin", "quarantine": ".eml"}
+
+
+class BlobStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def open(self) -> BlobStore:
+        """Create the layout and drop leftovers of writes interrupted by a crash."""
+        for sub in ("raw", "files", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        quarantine = self.root / "quarantine"
+        quarantine.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(quarantine, 0o700)
+        for leftover in (self.root / "tmp").iterdir():
+            leftover.unlink(missing_ok=True)
+        return self
+
+    def path(self, kind: str, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return self.root / kind / sha256[:2] / f"{sha256}{KINDS[kind]}"
+
+    def put(self, kind: str, data: bytes) -> str:
+        """Store bytes durably (temp file, fsync, rename, fsync dir); return their sha256."""
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path(kind, sha)
+        if target.exists() and target.stat().st_size == len(data):
+            return sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        return sha
+
+    def get(self, kind: str, sha256: str) -> bytes:
+        return self.path(kind, sha256).read_bytes()
+
+    def exists(self, kind: str, sha256: str) -> bool:
+        return self.path(kind, sha256).exists()
+
+    def move(self, src_kind: str, dst_kind: str, sha256: str) -> None:
+        """Move a blob between areas (e.g. raw -> quarantine) atomically; a no-op if already moved."""
+        src, dst = self.path(src_kind, sha256), self.path(dst_kind, sha256)
+        if not src.exists():
+            return
+        dst.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if dst_kind == "quarantine" else 0o777)
+        os.replace(src, dst)
+        _fsync_dir(dst.parent)
+        _fsync_dir(src.parent)
+
+    def delete(self, kind: str, sha256: str) -> None:
+        self.path(kind, sha256).unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,223 @@
+"""The database schema. Portable SQL only: the same models run on SQLite and PostgreSQL.
+
+Derived rows (attachments, findings, candidates, dossiers) can always be rebuilt from the raw messages
+and the organisers' decisions; `message` and `decision` rows are the only ones that cannot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime stored as UTC; SQLite drops offsets, so they are restored on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every stored instant must carry its offset")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SyncState(Base):
+    """How far one mailbox folder has been read: the checkpoint that advances only after rows commit."""
+
+    __tablename__ = "sync_state"
+    __table_args__ = (UniqueConstraint("source", "folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(300))
+    folder: Mapped[str] = mapped_column(String(300))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    # after a UIDVALIDITY change, UIDs up to here are matched to earlier records by sha256
+    rescan_until: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    """One mailbox entry. `id` is the reference number people see; `key` the stable identifier."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("source", "folder", "uidvalidity", "uid"),
+        UniqueConstraint("source", "file_name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    source: Mapped[str] = mapped_column(String(300))
+    folder: Mapped[str] = mapped_column(String(300))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    file_name: Mapped[str | None] = mapped_column(String(500))  # file sources: the entry's file name
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    internaldate: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="stored", index=True)  # stored|processed|failed
+    error: Mapped[str | None] = mapped_column(Text)
+    post_action_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    unit_source: Mapped[str | None] = mapped_column(String(40))  # which signal named the unit
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.ordinal"
+    )
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Finding.id"
+    )
+    unit: Mapped[Unit | None] = relationship()
+    duplicate_of: Mapped[Message | None] = relationship(remote_side=[id])
+
+
+class Attachment(Base):
+    """A file of a message: a MIME attachment or an archive member. Bytes live in the blob store."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    parent_ordinal: Mapped[int | None] = mapped_column(Integer)
+    display_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    detected_type: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    role_reason: Mapped[str] = mapped_column(Text, default="")
+    person: Mapped[str | None] = mapped_column(String(100))
+    seq: Mapped[int | None] = mapped_column(Integer)
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    sealed: Mapped[bool | None] = mapped_column(Boolean)
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)  # photo info, summary rows, text excerpt
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Finding(Base):
+    """A finding about a message, a file, a candidate or a unit (scope says which)."""
+
+    __tablename__ = "finding"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(20))  # message | attachment | candidate | unit
+    code: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+
+    message: Mapped[Message | None] = relationship(back_populates="findings")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    category: Mapped[str] = mapped_column(String(20))  # district | society | institution
+    quota: Mapped[int | None] = mapped_column(Integer)  # None: the campaign's quota for the category
+
+
+class SenderUnit(Base):
+    """Last-resort signal: a sender address already tied to a unit by an earlier message."""
+
+    __tablename__ = "sender_unit"
+
+    sender: Mapped[str] = mapped_column(String(320), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+
+
+class Candidate(Base):
+    __tablename__ = "candidate"
+    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    id_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    life_photos: Mapped[int] = mapped_column(Integer, default=0)
+    form: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Dossier(Base):
+    """A unit's verdict, recomputed whole from its current facts after every message."""
+
+    __tablename__ = "dossier"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # complete | incomplete | quarantined
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    current_files: Mapped[list] = mapped_column(JSON, default=list)  # attachment ids in the dossier
+
+
+class Decision(Base):
+    """An organiser's decision. Never rebuilt or deleted by reprocessing; the latest of a kind wins."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # assign | accept_late | reject_late
+    message_key: Mapped[str] = mapped_column(String(40), index=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    made_by: Mapped[str] = mapped_column(String(320), default="cli")
+    made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Outbox(Base):
+    """One reply per message; `state` moves pending -> sending -> sent | failed (or suppressed, uncertain)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    rfc822_message_id: Mapped[str | None] = mapped_column(String(998))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
