@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 
 from sqlalchemy import text
@@ -67,6 +66,6 @@ def _smtp(cfg: Config) -> str | None:
         return f"{where}: login failed for {sm.username}: wrong username or password"
     except ssl.SSLCertVerificationError as exc:
         return f"{where}: TLS certificate not trusted ({exc.verify_message}); set smtp.ca_file"
-    except (OSError, smtplib.SMTPException, socket.timeout, ConfigError) as exc:
+    except (TimeoutError, OSError, smtplib.SMTPException, ConfigError) as exc:
         return f"{where}: cannot connect: {exc}"
     return None

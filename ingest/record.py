@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,8 @@ from . import dossier
 from .config import Config
 
 
-def record_facts(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts: MessageFacts) -> None:
+def record_facts(s: Session, cfg: Config, blobs: BlobStore | None, msg: Message, facts: MessageFacts) -> None:
+    """`blobs=None` is a dry run: rows change (to be rolled back by the caller), files do not."""
     previous_unit = msg.unit_id
     msg.message_id = (facts.message_id or "")[:998] or None
     msg.sender = facts.sender
@@ -27,7 +29,7 @@ def record_facts(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts:
     s.flush()
     for ordinal, f in enumerate(facts.files):
         s.add(_attachment(msg, ordinal, f))
-        if not facts.classified:
+        if blobs is not None and not facts.classified:
             blobs.put("files", f.content)
     msg.duplicate_of_id = _earliest_copy(s, msg, facts)
     findings = list(facts.findings) + [x for f in facts.files for x in f.findings]
@@ -51,6 +53,8 @@ def _attachment(msg: Message, ordinal: int, f: ExtractedFile) -> Attachment:
                             "rows": [{"name": r.name, **r.fields} for r in f.summary.rows]}
     if f.text:
         facts["text_excerpt"] = f.text[:2000]
+    if f.findings:
+        facts["findings"] = [asdict(x) for x in f.findings]
     return Attachment(
         message_id=msg.id, ordinal=ordinal, parent_ordinal=f.parent, display_name=f.display_name,
         sha256=f.sha256, size=f.size, detected_type=f.detected_type, role=f.role, role_reason=f.role_reason,

@@ -6,9 +6,9 @@ keyword and/or MOVE, and when the server allows neither we simply rely on the da
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,10 +71,8 @@ class ImapSource:
 
     def close(self) -> None:
         if self.client is not None:
-            try:
+            with contextlib.suppress(IMAPClientError, OSError):
                 self.client.logout()
-            except (IMAPClientError, OSError):
-                pass
             self.client = None
 
     def _where(self) -> str:
@@ -96,7 +94,7 @@ class ImapSource:
         except ssl.SSLCertVerificationError as exc:
             raise SourceError(f"{self._where()}: TLS certificate not trusted ({exc.verify_message}); "
                               "set mailbox.ca_file to the server's CA") from None
-        except (ssl.SSLError, ConnectionError, socket.timeout, OSError, IMAPClientError) as exc:
+        except (TimeoutError, ssl.SSLError, ConnectionError, OSError, IMAPClientError) as exc:
             raise SourceError(f"{self._where()}: cannot connect: {_reason(exc)}") from None
         try:
             client.login(cfg.username, self._password)

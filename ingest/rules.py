@@ -1,0 +1,153 @@
+"""The campaign rules as a pure function: a unit's current material + the campaign config -> verdict.
+
+No database here: `dossier.py` gathers the inputs and saves the result, so the rules can be read,
+tested and changed on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers import findings as F
+from parsers.facts import Finding
+
+from .config import Campaign
+
+CATEGORY_NAMES = {"district": "区县", "society": "学会", "institution": "企事业单位"}
+_MILITARY = ("现役", "部队", "解放军", "武警", "军区", "军人")
+_SENIOR = ("厅长", "副厅长", "司长", "副司长", "巡视员", "司局级", "厅局级", "厅级", "副市长", "市长")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class FileRow:
+    attachment_id: int
+    message_key: str
+    display_name: str
+    role: str
+    person: str | None
+    seq: int | None
+    sealed: bool | None
+    summary: dict | None  # {"unit": str|None, "rows": [{"name": ..., field: value}]}
+    findings: list[Finding]
+
+
+@dataclass
+class MessageRow:
+    key: str
+    late_undecided: bool
+    quarantined: bool
+    findings: list[Finding]  # message-level: cloud_attachment, unit_conflict, late
+
+
+@dataclass
+class CandidateVerdict:
+    name: str
+    fields: dict
+    id_photo: bool = False
+    life_photos: int = 0
+    form: bool = False
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    status: str  # complete | incomplete | quarantined
+    late: bool
+    current: list[int]  # attachment ids that make up the dossier
+    candidates: list[CandidateVerdict]
+    findings: list[tuple[str, Finding]]  # (scope, finding); scope: unit | candidate | attachment
+
+
+def judge(category: str, quota: int, files: list[FileRow], messages: list[MessageRow],
+          campaign: Campaign) -> Verdict:
+    """Files must come in arrival order: a later file supersedes an earlier one of the same slot."""
+    current = supersede(files)
+    summary = next((f for f in reversed(current) if f.role == "summary" and f.summary), None)
+    candidates = _candidates(summary, current)
+    found: list[tuple[str, Finding]] = []
+    for c in candidates:
+        _check_candidate(c, current, campaign)
+        found += [("candidate", x) for x in c.findings]
+    found += _unit_findings(category, quota, current, summary, candidates)
+    if summary is not None:
+        found += _unknown_people(current, {c.name for c in candidates})
+    found += [("attachment", x) for f in current for x in f.findings]
+    found += [("unit", x) for m in messages for x in m.findings if x.code == "unit_conflict"]
+    late = any(m.late_undecided for m in messages)
+    if late:
+        found += [("unit", x) for m in messages if m.late_undecided for x in m.findings if x.code == "late"]
+    errors = any(x.severity == F.ERROR for _, x in found)
+    if errors:  # a link to a large attachment may hold what is missing: keep it in view
+        found += [("unit", x) for m in messages for x in m.findings if x.code == "cloud_attachment"]
+    quarantined = any(m.quarantined for m in messages)
+    status = "quarantined" if quarantined else ("incomplete" if errors else "complete")
+    return Verdict(status, late, [f.attachment_id for f in current], candidates, found)
+
+
+def supersede(files: list[FileRow]) -> list[FileRow]:
+    """Keep a file only while no later file has claimed one of its slots (name, or candidate+role+number)."""
+    relevant = [f for f in files if f.role not in ("archive", "other")]
+    owner: dict[tuple, int] = {}
+    for f in relevant:
+        for slot in _slots(f):
+            owner[slot] = f.attachment_id
+    return [f for f in relevant if all(owner[slot] == f.attachment_id for slot in _slots(f))]
+
+
+def _slots(f: FileRow) -> list[tuple]:
+    name = _SPACE.sub("", f.display_name.rsplit("/", 1)[-1]).lower()
+    slots: list[tuple] = [("name", name)]
+    if f.role in ("summary", "report"):
+        slots.append((f.role,))
+    elif f.role == "id_photo" and f.person:
+        slots.append((f.person, "id_photo"))
+    elif f.person and f.seq is not None:
+        slots.append((f.person, f.role, f.seq))
+    return slots
+
+
+def _candidates(summary: FileRow | None, current: list[FileRow]) -> list[CandidateVerdict]:
+    if summary is not None:
+        rows = summary.summary["rows"]
+        return [CandidateVerdict(r["name"], {k: v for k, v in r.items() if k != "name"}) for r in rows if r["name"]]
+    people = dict.fromkeys(f.person for f in current if f.person and f.role in ("form", "id_photo", "life_photo"))
+    return [CandidateVerdict(p, {}) for p in people]
+
+
+def _check_candidate(c: CandidateVerdict, current: list[FileRow], campaign: Campaign) -> None:
+    mine = [f for f in current if f.person == c.name]
+    c.form = any(f.role == "form" for f in mine)
+    c.id_photo = any(f.role == "id_photo" for f in mine)
+    c.life_photos = sum(f.role == "life_photo" for f in mine)
+    lo, hi = campaign.photos.life_min, campaign.photos.life_max
+    if not c.form:
+        c.findings.append(F.make("missing_form", c.name))
+    if not c.id_photo:
+        c.findings.append(F.make("missing_id_photo", c.name))
+    if not lo <= c.life_photos <= hi:
+        c.findings.append(F.make("photo_count", c.name, count=c.life_photos, min=lo, max=hi))
+    if c.name in {_SPACE.sub("", n) for n in campaign.previously_honoured}:
+        c.findings.append(F.make("previously_honoured", c.name))
+    post = c.fields.get("post", "") or ""
+    if any(w in post for w in _MILITARY + _SENIOR):
+        c.findings.append(F.make("ineligible_role", c.name, post=post))
+
+
+def _unit_findings(category: str, quota: int, current: list[FileRow], summary: FileRow | None,
+                   candidates: list[CandidateVerdict]) -> list[tuple[str, Finding]]:
+    out: list[tuple[str, Finding]] = []
+    if not any(f.role == "report" for f in current):
+        out.append(("unit", F.make("missing_report")))
+    if not any(f.role == "summary" for f in current):
+        out.append(("unit", F.make("missing_summary")))
+    if len(candidates) > quota:
+        out.append(("unit", F.make("quota_exceeded", None, count=len(candidates),
+                                   category=CATEGORY_NAMES.get(category, category), quota=quota)))
+    return out
+
+
+def _unknown_people(current: list[FileRow], names: set[str]) -> list[tuple[str, Finding]]:
+    return [("attachment", F.make("photo_unknown_person", f.display_name, person=f.person))
+            for f in current if f.role in ("id_photo", "life_photo") and f.person and f.person not in names]

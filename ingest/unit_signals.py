@@ -1,0 +1,76 @@
+"""Which recommending unit sent a message, from the signals in order of trust.
+
+1 the summary table's 推荐单位 line · 2 a configured sender address · 3 the subject · 4 the report's
+filename or text (then other filenames) · 5 a sender already tied to a unit by an earlier message.
+An organiser's `assign` decision overrides all of them. Disagreeing explicit signals (1–4) give a
+`unit_conflict` warning; the most trusted wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parsers import findings as F
+from parsers.facts import Finding, MessageFacts
+
+from .registry import Registry
+
+LABELS = {"summary": "汇总表", "sender_config": "配置的发件地址", "subject": "邮件主题",
+          "report": "报告", "filename": "附件名", "sender_history": "此前来信", "decision": "组织方指定"}
+
+
+@dataclass
+class UnitGuess:
+    name: str | None
+    source: str | None
+    conflict: Finding | None = None
+
+
+def identify(facts: MessageFacts, registry: Registry, sender_history: str | None,
+             assigned: str | None) -> UnitGuess:
+    explicit = list(_explicit_signals(facts, registry))
+    conflict = _conflict(explicit)
+    if assigned:
+        return UnitGuess(registry.normalise(assigned) or assigned, "decision", conflict)
+    if explicit:
+        source, name = explicit[0]
+        return UnitGuess(name, source, conflict)
+    if sender_history:
+        return UnitGuess(sender_history, "sender_history")
+    return UnitGuess(None, None)
+
+
+def _explicit_signals(facts: MessageFacts, registry: Registry):
+    for f in facts.files:
+        if f.summary is not None and f.summary.unit:
+            unit = registry.normalise(f.summary.unit)
+            if unit:
+                yield "summary", unit
+                break
+    if facts.sender and facts.sender in registry.senders:
+        yield "sender_config", registry.senders[facts.sender]
+    unit = registry.find_in_text(facts.subject)
+    if unit:
+        yield "subject", unit
+    for f in facts.files:
+        if f.role == "report":
+            unit = registry.find_in_text(f.display_name) or registry.find_in_text((f.text or "")[:400])
+            if unit:
+                yield "report", unit
+                break
+    for f in facts.files:
+        unit = registry.find_in_text(f.display_name)
+        if unit:
+            yield "filename", unit
+            break
+
+
+def _conflict(signals: list[tuple[str, str]]) -> Finding | None:
+    if not signals:
+        return None
+    chosen_source, chosen = signals[0]
+    for source, name in signals[1:]:
+        if name != chosen:
+            detail = f"{LABELS[chosen_source]}为“{chosen}”，{LABELS[source]}为“{name}”"
+            return F.make("unit_conflict", None, detail=detail, chosen=chosen)
+    return None
