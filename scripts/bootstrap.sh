@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Shared set-up for a fresh Debian 12 machine: system packages, a private virtualenv, pinned deps.
+#   scripts/bootstrap.sh runtime   what `mailintake demo` / the service needs
+#   scripts/bootstrap.sh test      plus Dovecot and PostgreSQL for the test suite
+# Idempotent: re-running installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-runtime}
+
+apt_install() {  # install Debian packages that are missing (as root, or with sudo)
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
+    || { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
+}
+
+# libarchive13 + unar read RAR/7z archives; python3-venv because Debian's python3 refuses global pip (PEP 668)
+apt_install python3-venv libarchive13 unar
+if [ "$what" = test ]; then
+  # keep the postgresql package from creating and starting a system cluster
+  if ! dpkg -s postgresql >/dev/null 2>&1; then
+    ${SUDO:-} mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/no-main.conf
+  fi
+  apt_install dovecot-core dovecot-imapd postgresql openssl
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
