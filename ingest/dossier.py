@@ -23,7 +23,7 @@ from .registry import Registry
 from .unit_signals import identify
 
 
-def after_message(s: Session, cfg: Config, blobs: BlobStore | None, msg: Message, facts: MessageFacts,
+def after_message(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts: MessageFacts,
                   previous_unit: int | None) -> None:
     tz = cfg.campaign.tz
     msg.late = msg.internaldate > cfg.campaign.deadline
@@ -85,11 +85,9 @@ def latest_decision(s: Session, key: str, kinds: tuple[str, ...]) -> str | None:
     return row.value if row.kind == "assign" else row.kind
 
 
-def quarantine(s: Session, blobs: BlobStore | None, msg: Message) -> None:
+def quarantine(s: Session, blobs: BlobStore, msg: Message) -> None:
     """Raw message to the 0700 area; extracted files out of normal storage unless shared."""
     msg.quarantined = True
-    if blobs is None:  # a dry run changes no files
-        return
     shared_raw = s.scalars(select(Message.id).where(Message.sha256 == msg.sha256, Message.id != msg.id,
                                                     Message.quarantined.is_(False))).first()
     if shared_raw is None:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from parsers.message import parse_message
 from store.blobs import BlobStore
@@ -43,12 +44,7 @@ def process_one(cfg: Config, db: Database, blobs: BlobStore, msg_id: int) -> str
     """Returns the message key if processing failed (the failure is recorded on the row)."""
     try:
         with db.session() as s:
-            msg = s.get(Message, msg_id)
-            kind = "quarantine" if msg.quarantined else "raw"
-            facts = parse_message(blobs.get(kind, msg.sha256), cfg.parser_settings())
-            record.record_facts(s, cfg, blobs, msg, facts)
-            msg.state, msg.error = "processed", None
-            msg.processed_at = dt.datetime.now(dt.UTC)
+            process_in(s, cfg, blobs, s.get(Message, msg_id))
         return None
     except Exception as exc:  # one bad message must never stop the mailbox
         log.exception("processing message %s failed", msg_id)
@@ -56,3 +52,12 @@ def process_one(cfg: Config, db: Database, blobs: BlobStore, msg_id: int) -> str
             msg = s.get(Message, msg_id)
             msg.state, msg.error = "failed", f"{type(exc).__name__}: {exc}"
             return msg.key
+
+
+def process_in(s: Session, cfg: Config, blobs: BlobStore, msg: Message) -> None:
+    """Parse, record and judge one message inside the caller's transaction."""
+    area = "quarantine" if msg.quarantined else "raw"
+    facts = parse_message(blobs.get(area, msg.sha256), cfg.parser_settings())
+    record.record_facts(s, cfg, blobs, msg, facts)
+    msg.state, msg.error = "processed", None
+    msg.processed_at = dt.datetime.now(dt.UTC)

@@ -17,8 +17,7 @@ from . import dossier
 from .config import Config
 
 
-def record_facts(s: Session, cfg: Config, blobs: BlobStore | None, msg: Message, facts: MessageFacts) -> None:
-    """`blobs=None` is a dry run: rows change (to be rolled back by the caller), files do not."""
+def record_facts(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts: MessageFacts) -> None:
     previous_unit = msg.unit_id
     msg.message_id = (facts.message_id or "")[:998] or None
     msg.sender = facts.sender
@@ -29,7 +28,7 @@ def record_facts(s: Session, cfg: Config, blobs: BlobStore | None, msg: Message,
     s.flush()
     for ordinal, f in enumerate(facts.files):
         s.add(_attachment(msg, ordinal, f))
-        if blobs is not None and not facts.classified:
+        if not facts.classified:
             blobs.put("files", f.content)
     msg.duplicate_of_id = _earliest_copy(s, msg, facts)
     findings = list(facts.findings) + [x for f in facts.files for x in f.findings]

@@ -74,6 +74,21 @@ class BlobStore:
     def delete(self, kind: str, sha256: str) -> None:
         self.path(kind, sha256).unlink(missing_ok=True)
 
+    def read_only(self) -> BlobStore:
+        """The same store with writes turned into no-ops: for dry runs that must change no files."""
+        return _ReadOnlyBlobStore(self.root)
+
+
+class _ReadOnlyBlobStore(BlobStore):
+    def put(self, kind: str, data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    def move(self, src_kind: str, dst_kind: str, sha256: str) -> None:
+        pass
+
+    def delete(self, kind: str, sha256: str) -> None:
+        pass
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)

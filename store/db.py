@@ -81,5 +81,14 @@ class Database:
         with self._sessions() as s, s.begin():
             yield s
 
+    @contextmanager
+    def rolled_back(self) -> Iterator[Session]:
+        """A session whose changes are always discarded: for dry runs."""
+        with self._sessions() as s:
+            try:
+                yield s
+            finally:
+                s.rollback()
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,44 @@
+"""Organiser decisions (assign a unit, accept or reject late material): stored, then applied.
+
+Decisions are never derived data: reprocessing reads them and never deletes them; the latest of a
+kind for a message wins.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from store.models import Decision, Message
+
+from .process import process_in
+from .registry import Registry
+
+
+class UnknownMessage(LookupError):
+    pass
+
+
+def find_message(s: Session, ref: str) -> Message:
+    """A message by key or by reference number."""
+    ref = ref.strip().lstrip("#")
+    clauses = [Message.key == ref]
+    if ref.isdigit():
+        clauses.append(Message.id == int(ref))
+    msg = s.scalars(select(Message).where(or_(*clauses))).first()
+    if msg is None:
+        raise UnknownMessage(f"no message with key or reference number {ref!r}")
+    return msg
+
+
+def record_decision(svc, kind: str, ref: str, value: str | None, made_by: str = "cli") -> str:
+    with svc.db.session() as s:
+        msg = find_message(s, ref)
+        if kind == "assign":
+            value = Registry(svc.cfg).normalise(value) or value
+        s.add(Decision(kind=kind, message_key=msg.key, value=value, made_by=made_by))
+        s.flush()
+        process_in(s, svc.cfg, svc.blobs, msg)
+        unit = msg.unit.name if msg.unit else "no unit"
+        note = "" if msg.late or kind == "assign" else " (note: this message was not late)"
+        return f"message #{msg.id} ({msg.key}): {kind.replace('_', ' ')} recorded; now {unit}{note}"

@@ -1,0 +1,77 @@
+"""`mailintake reprocess`: re-run parsing and rules from the stored raw messages (never sends replies).
+
+`--dry-run` runs the same code inside a transaction that is rolled back, with a blob store that
+writes nothing, and prints what would change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reports.status import build_status
+from store.models import Message
+
+from .decisions import find_message
+from .process import process_in, process_one
+
+
+def reprocess(svc, refs: list[str] | None, dry_run: bool = False) -> Iterator[str]:
+    with svc.db.session() as s:
+        ids = _targets(s, refs)
+    if not dry_run:
+        failed = [key for msg_id in ids if (key := process_one(svc.cfg, svc.db, svc.blobs, msg_id))]
+        yield f"reprocessed {len(ids) - len(failed)} message(s)" + (f"; failed: {', '.join(failed)}" if failed else "")
+        return
+    with svc.db.rolled_back() as s:
+        before = build_status(s, svc.cfg)
+        for msg_id in ids:
+            process_in(s, svc.cfg, svc.blobs.read_only(), s.get(Message, msg_id))
+        s.flush()
+        after = build_status(s, svc.cfg)
+    yield from diff(before, after)
+
+
+def _targets(s: Session, refs: list[str] | None) -> list[int]:
+    if refs is None:
+        return list(s.scalars(select(Message.id).order_by(Message.internaldate, Message.id)))
+    chosen = {find_message(s, ref).id: find_message(s, ref).internaldate for ref in refs}
+    return sorted(chosen, key=lambda i: (chosen[i], i))
+
+
+def diff(before: dict, after: dict) -> Iterator[str]:
+    """Per message and per unit: findings added and removed, kind/unit/status changes."""
+    changed = False
+    old = {m["key"]: m for m in before["messages"]}
+    for m in after["messages"]:
+        lines = list(_changes(old.get(m["key"], {}), m, ("kind", "unit", "late", "duplicate_of")))
+        if lines:
+            changed = True
+            yield f"message #{m['reference']} {m['key']}:"
+            yield from lines
+    old_units = {u["name"]: u for u in before["units"]}
+    for u in after["units"]:
+        lines = list(_changes(old_units.get(u["name"], {}), u, ("status", "late", "category")))
+        if lines:
+            changed = True
+            yield f"unit {u['name']}:"
+            yield from lines
+    for name in old_units.keys() - {u["name"] for u in after["units"]}:
+        changed = True
+        yield f"unit {name}: would no longer have a dossier"
+    if not changed:
+        yield "no changes"
+
+
+def _changes(old: dict, new: dict, fields: tuple[str, ...]) -> Iterator[str]:
+    for field in fields:
+        if old.get(field) != new.get(field):
+            yield f"  {field}: {old.get(field)!r} -> {new.get(field)!r}"
+    was = {(f["code"], f["subject"]) for f in old.get("findings", [])}
+    now = {(f["code"], f["subject"]) for f in new.get("findings", [])}
+    for code, subject in sorted(now - was, key=str):
+        yield f"  + {code}" + (f" ({subject})" if subject else "")
+    for code, subject in sorted(was - now, key=str):
+        yield f"  - {code}" + (f" ({subject})" if subject else "")
