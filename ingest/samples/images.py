@@ -13,19 +13,19 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 SEAL_RED = (212, 28, 38)
-_QUALITIES = (88, 92, 95, 97)
+_QUALITIES = (90, 94, 97, 99)
 
 
 def life_photo_jpeg(seed: int, width: int = 3000, height: int = 2000, min_bytes: int = 2_097_152) -> bytes:
     """A busy outdoor-like scene: gradient sky/ground, many coloured shapes, noise."""
     rng = np.random.default_rng(seed)
-    return _jpeg_at_least(lambda w, h: _busy_scene(rng, w, h), width, height, min_bytes, rng, noise=14)
+    return _jpeg_at_least(lambda w, h: _busy_scene(rng, w, h), width, height, min_bytes, rng, noise=18)
 
 
 def id_photo_jpeg(seed: int, width: int = 1500, height: int = 2100, min_bytes: int = 2_097_152) -> bytes:
     """A studio ID photo: plain light-blue/white/red backdrop, head and shoulders in colour."""
     rng = np.random.default_rng(seed)
-    return _jpeg_at_least(lambda w, h: _id_scene(rng, w, h), width, height, min_bytes, rng, noise=9)
+    return _jpeg_at_least(lambda w, h: _id_scene(rng, w, h), width, height, min_bytes, rng, noise=20)
 
 
 def seal_png(text_seed: int, diameter_px: int = 400, rotation: float = 0, alpha: float = 1.0) -> bytes:
@@ -146,10 +146,10 @@ def _star(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
 def _ring_glyphs(ink: Image.Image, rng: np.random.Generator, d: int) -> None:
     """Glyph-like marks along the upper arc, each turned to face the centre as on a real seal."""
     count = int(rng.integers(9, 15))
-    size = max(6, round(d * 0.12))
-    radius = d / 2 * 0.72
+    size = max(6, round(d * 0.13))
+    radius = d / 2 * 0.74
     for i in range(count):
-        angle = math.radians(200 + (140 * i / (count - 1)))  # 200°..340°, the upper arc
+        angle = math.radians(158 + (224 * i / (count - 1)))  # 158°..382°: all but the bottom
         glyph = Image.new("L", (size, size), 0)
         _glyph(ImageDraw.Draw(glyph), rng, 0, 0, size, 255)
         glyph = glyph.rotate(-math.degrees(angle) - 90, resample=Image.Resampling.BILINEAR)

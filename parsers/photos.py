@@ -1,0 +1,198 @@
+"""Photo facts from bytes (format, upright size, colour, plain backdrop, integrity) and the findings the
+campaign's photo rules derive from them: JPEG only, >= 2 MB, the ID photo a 小2寸 colour portrait.
+
+Pillow opens lazily, so the header is read first and the pixel budget is checked before any decode;
+integrity then costs one reduced decode (JPEG DCT scaling), because `verify()` misses truncation.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image
+
+from . import findings
+from .facts import Finding, ParserSettings, PhotoInfo
+from .photo_names import looks_like_id_photo_name
+
+# Phones often write MPO (a JPEG with a multi-picture index); it is a .jpg in every viewer.
+JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+_T = Image.Transpose
+_UPRIGHT = {
+    2: _T.FLIP_LEFT_RIGHT,
+    3: _T.ROTATE_180,
+    4: _T.FLIP_TOP_BOTTOM,
+    5: _T.TRANSPOSE,
+    6: _T.ROTATE_270,
+    7: _T.TRANSVERSE,
+    8: _T.ROTATE_90,
+}  # EXIF Orientation -> transpose
+_THUMB = 128
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG", "PNG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+_HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
+_DEFAULTS = ParserSettings()
+
+
+def inspect_photo(data: bytes, max_pixels: int) -> PhotoInfo:
+    """Facts about one image; never raises. problem: "bomb" (over max_pixels) or "corrupt" (undecodable)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's bomb/palette warnings are facts here, not alarms
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            return PhotoInfo(format=_sniff(data), problem="bomb")
+        except Exception:
+            # HEIC/HEIF that this Pillow cannot decode is still a named, intact non-JPEG photo.
+            heif = _sniff_heif(data)
+            return PhotoInfo(format=heif, problem=None if heif else "corrupt")
+        return _inspect_opened(image, max_pixels)
+
+
+def _inspect_opened(image: Image.Image, max_pixels: int) -> PhotoInfo:
+    info = PhotoInfo(format=image.format, width=image.width, height=image.height, mode=image.mode)
+    if image.width * image.height > max_pixels:
+        info.problem = "bomb"
+        return info
+    orientation = _orientation(image)
+    try:
+        small = _decode_small(image)
+    except Exception:
+        info.problem = "corrupt"
+        return info
+    if orientation in _UPRIGHT:
+        small = small.transpose(_UPRIGHT[orientation])
+    if orientation in (5, 6, 7, 8):
+        info.width, info.height = info.height, info.width
+    info.colour = Image.getmodebase(info.mode) != "L" and _has_colour(small)
+    info.plain_background = _plain_background(small)
+    return info
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except Exception:  # a malformed EXIF block does not make the photo unusable
+        return 1
+
+
+def _decode_small(image: Image.Image) -> Image.Image:
+    """Decode every byte once, cheaply: JPEG at 1/8 scale still entropy-decodes the whole stream."""
+    if image.format in JPEG_FORMATS:
+        image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+    image.load()
+    small = image.convert("RGB")
+    small.thumbnail((_THUMB, _THUMB))
+    return small
+
+
+def _has_colour(small: Image.Image) -> bool:
+    """An RGB file can hold a black-and-white photo: look for pixels whose channels clearly differ."""
+    rgb = np.asarray(small, dtype=np.int16)
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    return float(np.mean(chroma > 20)) > 0.02
+
+
+def _plain_background(small: Image.Image) -> bool:
+    """A studio backdrop: the top band and the upper side bands are one smooth colour.
+
+    Nearly all band pixels (>= 90%) must lie close to the band's median colour, which tolerates a
+    little hair reaching the top edge; those pixels must also be smooth (low std-dev), unlike a wall,
+    foliage or a street. Side bands stop at 60% of the height, where the shoulders reach the edges.
+    """
+    rgb = np.asarray(small, dtype=np.float32)
+    h, w, _ = rgb.shape
+    bw, bh, side = max(2, round(w * 0.08)), max(2, round(h * 0.08)), max(3, round(h * 0.6))
+    band = np.concatenate(
+        [rgb[:bh].reshape(-1, 3), rgb[bh:side, :bw].reshape(-1, 3), rgb[bh:side, w - bw :].reshape(-1, 3)]
+    )
+    near = np.abs(band - np.median(band, axis=0)).max(axis=1) <= 28
+    return float(near.mean()) >= 0.9 and float(band[near].std(axis=0).max()) <= 10
+
+
+def _sniff(data: bytes) -> str | None:
+    heif = _sniff_heif(data)
+    if heif:
+        return heif
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+
+
+def _sniff_heif(data: bytes) -> str | None:
+    return _HEIF_BRANDS.get(data[8:12]) if data[4:8] == b"ftyp" else None
+
+
+def photo_findings(name: str, size: int, info: PhotoInfo, role: str, settings: ParserSettings) -> list[Finding]:
+    """Rule findings for one photo in `role` (id_photo / life_photo): format, size, integrity, ID shape."""
+    found = []
+    if info.format is not None and info.format not in JPEG_FORMATS:
+        found.append(findings.make("photo_not_jpeg", name, actual=info.format))
+    minimum = settings.photo_min_bytes.get(role)
+    if minimum and size < minimum:
+        shown, wanted = _sizes(size, minimum)
+        found.append(findings.make("photo_too_small", name, size=shown, minimum=wanted))
+    if info.problem is not None:
+        found.append(findings.make("photo_corrupt", name))
+    elif role == "id_photo" and info.width and info.height:
+        reason = _id_format_problem(info, settings.id_ratio_min, settings.id_ratio_max)
+        if reason:
+            found.append(findings.make("id_photo_format", name, reason=reason))
+    return found
+
+
+def _sizes(size: int, minimum: int) -> tuple[str, str]:
+    """Explorer-style sizes; when both round to the same text, show bytes so the gap is visible."""
+    shown, wanted = findings.human_size(size), findings.human_size(minimum)
+    if shown == wanted:
+        return f"{shown}（{size:,} 字节）", f"{wanted}（{minimum:,} 字节）"
+    return shown, wanted
+
+
+def _id_format_problem(info: PhotoInfo, ratio_min: float, ratio_max: float) -> str:
+    w, h = info.width, info.height
+    reasons = []
+    if w > h:
+        reasons.append(f"为横版照片（{w}×{h}）")
+    elif w == h:
+        reasons.append(f"为方形照片（{w}×{h}）")
+    elif not ratio_min <= w / h <= ratio_max:
+        reasons.append(f"宽高比为{w / h:.2f}（{w}×{h}）")
+    if not info.colour:
+        reasons.append("为黑白照片")
+    return "且".join(reasons)
+
+
+def choose_id_photo(
+    candidates: list[tuple[int, PhotoInfo, int | None, str]],
+    ratio_min: float = _DEFAULTS.id_ratio_min,
+    ratio_max: float = _DEFAULTS.id_ratio_max,
+) -> int | None:
+    """Index of one person's ID photo among (index, info, seq, filename): a 证件照-style name first,
+    else a portrait of ID proportions on a plain backdrop (lowest seq), else seq 1, else None.
+
+    Shape alone is not enough: phones shoot 3:4 portraits (0.75) that would pass the ratio test.
+    """
+    for index, _, _, filename in candidates:
+        if looks_like_id_photo_name(filename):
+            return index
+    shaped = [
+        (seq if seq is not None else 10**6, index)
+        for index, info, seq, _ in candidates
+        if info.problem is None and info.plain_background and _id_shaped(info, ratio_min, ratio_max)
+    ]
+    if shaped:
+        return min(shaped)[1]
+    return next((index for index, _, seq, _ in candidates if seq == 1), None)
+
+
+def _id_shaped(info: PhotoInfo, ratio_min: float, ratio_max: float) -> bool:
+    return 0 < info.width < info.height and ratio_min <= info.width / info.height <= ratio_max
