@@ -145,7 +145,8 @@ def photo_findings(name: str, size: int, info: PhotoInfo, role: str, settings: P
     elif role == "id_photo" and info.width and info.height:
         reason = _id_format_problem(info, settings.id_ratio_min, settings.id_ratio_max)
         if reason:
-            found.append(findings.make("id_photo_format", name, reason=reason))
+            ratio = f"{settings.id_ratio_min:.2f}–{settings.id_ratio_max:.2f}"
+            found.append(findings.make("id_photo_format", name, reason=reason, ratio=ratio))
     return found
 
 

@@ -24,17 +24,17 @@ class SampleMail:
 
 
 def person(name: str, gender: str, birth: str, post: str, category: str = "科研人员") -> dict:
+    """A summary-table row (keys as `documents.summary_xlsx` takes them)."""
     return {
-        "序号": "",
-        "姓名": name,
-        "性别": gender,
-        "出生年月": birth,
-        "民族": "汉族",
-        "政治面貌": "中共党员",
-        "工作单位及职务（职称）": post,
-        "人选类别": category,
-        "主要事迹（100字以内）": "长期扎根基层一线开展科技服务。",
-        "联系电话": "13800000000",
+        "name": name,
+        "gender": gender,
+        "birth": birth,
+        "ethnicity": "汉族",
+        "politics": "中共党员",
+        "post": post,
+        "category": category,
+        "deeds": "长期扎根基层一线开展科技服务。",
+        "phone": "13800000000",
     }
 
 
@@ -56,8 +56,7 @@ def candidate_files(name: str, seed: int, life: int = 3) -> list[tuple[str, byte
 
 
 def summary(unit: str, people: list[dict]) -> tuple[str, bytes]:
-    rows = [{**p, "序号": str(i + 1)} for i, p in enumerate(people)]
-    return "附件2：推荐人选汇总表.xlsx", documents.summary_xlsx(unit, rows)
+    return "附件2：推荐人选汇总表.xlsx", documents.summary_xlsx(unit, people)
 
 
 def sealed_report(unit: str, seed: int) -> tuple[str, bytes]:
@@ -208,7 +207,9 @@ def _late_institution(seed: int, day: dt.datetime) -> SampleMail:
 
 
 def _auto_reply(day: dt.datetime) -> SampleMail:
-    raw = clients.auto_reply(sender="wzkx@qq.com", to=MAILBOX, subject="自动回复: 关于报送推荐材料的提醒")
+    raw = clients.build_auto_reply(
+        sender="wzkx@qq.com", sender_name="万州区科协", to=MAILBOX, original_subject="关于报送推荐材料的提醒"
+    )
     return SampleMail("自动回复（不进入任何单位的材料）", day + dt.timedelta(days=3), raw)
 
 

@@ -1,0 +1,146 @@
+"""One raw message -> MessageFacts: every file named, typed, unpacked, read, classified and checked.
+
+A pure function of the bytes and the settings; everything a later stage needs is in the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from . import findings as F
+from .archives import open_archive
+from .cloud_links import find_cloud_links
+from .documents import read_document
+from .facts import ExtractedFile, MessageFacts, ParserSettings
+from .filetypes import detect_type, is_archive, is_image
+from .kinds import classify_kind
+from .mime import MimePart, parse_mime
+from .photos import inspect_photo, photo_findings
+from .roles import assign_roles
+from .seal import seal_in_images
+from .secrecy import find_secrecy_marking
+from .summary import read_summary
+
+PHOTO_ROLES = ("id_photo", "life_photo")
+_TEXT_DOCUMENTS = {"pdf", "docx", "xlsx", "xls"}
+
+
+def parse_message(raw: bytes, settings: ParserSettings) -> MessageFacts:
+    mime = parse_mime(raw)
+    files: list[ExtractedFile] = []
+    findings: list = []
+    budget = [settings.archives.max_total_bytes]
+    for n, part in enumerate(p for p in mime.parts if not p.signature_image):
+        _add(files, findings, _part_name(part, n), part.content, None, 0, settings, budget,
+             inline=part.disposition == "inline")
+    for f in files:
+        _read_inside(f, settings)
+    assign_roles(files, settings)
+    for f in files:
+        _check(f, settings)
+    links = find_cloud_links(mime.body_text, mime.body_html)
+    if links:
+        findings.append(_cloud_finding(links))
+    classified = any(x.code == "classified_marker" for f in files for x in f.findings)
+    return MessageFacts(
+        message_id=mime.message_id, sender=mime.sender, sender_name=mime.sender_name,
+        subject=mime.subject or "", date_header=mime.date_header, headers=mime.headers,
+        body_text=mime.body_text or "", kind=classify_kind(mime, bool(files) or bool(links)),
+        files=files, cloud_links=links, findings=findings, classified=classified,
+    )
+
+
+def _part_name(part: MimePart, n: int) -> str:
+    if part.filename:
+        return part.filename
+    subtype = (part.content_type or "application/octet-stream").split("/")[-1]
+    return f"未命名附件{n + 1}.{subtype}"
+
+
+def _add(files: list[ExtractedFile], findings: list, name: str, data: bytes, parent: int | None, depth: int,
+         settings: ParserSettings, budget: list[int], inline: bool = False) -> None:
+    kind = detect_type(data, name)
+    f = ExtractedFile(display_name=name, content=data, sha256=hashlib.sha256(data).hexdigest(),
+                      detected_type=kind, parent=parent, inline=inline)
+    files.append(f)
+    if not is_archive(kind):
+        return
+    if depth >= settings.archives.max_depth:
+        f.findings.append(F.make("nested_too_deep", name))
+        return
+    limits = replace(settings.archives, max_total_bytes=max(0, budget[0]))
+    result = open_archive(data, kind, name, limits)
+    if result.finding is not None:
+        f.findings.append(result.finding)
+        return
+    index = len(files) - 1
+    for member in result.members:
+        budget[0] -= len(member.content)
+        _add(files, findings, f"{name}/{member.path}", member.content, index, depth + 1, settings, budget)
+
+
+def _read_inside(f: ExtractedFile, settings: ParserSettings) -> None:
+    """Text for documents, header facts for images: what roles and checks need."""
+    if is_image(f.detected_type):
+        f.photo = inspect_photo(f.content, settings.max_image_pixels)
+    elif f.detected_type in _TEXT_DOCUMENTS or f.detected_type in {"doc", "wps", "et", "text"}:
+        doc = read_document(f.content, f.detected_type, render_pages=0)
+        f.text = doc.text
+        if f.detected_type in {"xlsx", "xls"}:
+            table = read_summary(f.content, f.detected_type)
+            if not isinstance(table, str):
+                f.summary = table
+
+
+def _check(f: ExtractedFile, settings: ParserSettings) -> None:
+    marking = find_secrecy_marking(f.display_name) or (find_secrecy_marking(f.text) if f.text else None)
+    if marking:
+        f.findings.append(F.make("classified_marker", f.display_name, marking=marking))
+    if f.role in PHOTO_ROLES:
+        if f.photo is not None:
+            f.findings.extend(photo_findings(f.display_name, f.size, f.photo, f.role, settings))
+        if f.seq is None and not _named_id_photo(f):
+            f.findings.append(F.make("photo_bad_name", f.display_name))
+    elif f.role == "summary":
+        _check_summary(f)
+    elif f.role == "report":
+        _check_report(f)
+    elif f.role == "form" and f.text is None and f.detected_type in {"pdf"}:
+        f.findings.append(F.make("markings_not_checked", f.display_name))
+
+
+def _named_id_photo(f: ExtractedFile) -> bool:
+    from .photo_names import looks_like_id_photo_name
+
+    return f.role == "id_photo" and looks_like_id_photo_name(f.display_name)
+
+
+def _check_summary(f: ExtractedFile) -> None:
+    if f.summary is not None:
+        return
+    if f.detected_type in {"xlsx", "xls"}:
+        reason = read_summary(f.content, f.detected_type)
+        f.findings.append(F.make("summary_unreadable", f.display_name, reason=reason))
+    else:
+        f.findings.append(F.make("summary_unreadable", f.display_name, reason="不是Excel表格"))
+
+
+def _check_report(f: ExtractedFile) -> None:
+    if is_image(f.detected_type):
+        images = [f.content]
+    else:
+        doc = read_document(f.content, f.detected_type, render_pages=3)
+        images = doc.images
+        if doc.text is None and f.detected_type == "pdf":
+            f.findings.append(F.make("markings_not_checked", f.display_name))
+    f.sealed = seal_in_images(images) if images else False
+    if not f.sealed:
+        f.findings.append(F.make("report_unsealed", f.display_name))
+
+
+def _cloud_finding(links: list) -> object:
+    hosts = "、".join(dict.fromkeys(link.host for link in links))
+    expiries = [f"{link.host}链接有效期：{link.expires}" for link in links if link.expires]
+    expiry = ("；".join(expiries) + "。") if expiries else ""
+    return F.make("cloud_attachment", None, hosts=hosts, expiry=expiry)
