@@ -6,10 +6,9 @@ A pure function of the bytes and the settings; everything a later stage needs is
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 
 from . import findings as F
-from .archives import open_archive
+from .archives import expand
 from .cloud_links import find_cloud_links
 from .documents import read_document
 from .facts import ExtractedFile, MessageFacts, ParserSettings
@@ -30,10 +29,8 @@ def parse_message(raw: bytes, settings: ParserSettings) -> MessageFacts:
     mime = parse_mime(raw)
     files: list[ExtractedFile] = []
     findings: list = []
-    budget = [settings.archives.max_total_bytes]
     for n, part in enumerate(p for p in mime.parts if not p.signature_image):
-        _add(files, findings, _part_name(part, n), part.content, None, 0, settings, budget,
-             inline=part.disposition == "inline")
+        _add(files, _part_name(part, n), part.content, part.disposition == "inline", settings)
     for f in files:
         _read_inside(f, settings)
     assign_roles(files, settings)
@@ -58,26 +55,24 @@ def _part_name(part: MimePart, n: int) -> str:
     return f"未命名附件{n + 1}.{subtype}"
 
 
-def _add(files: list[ExtractedFile], findings: list, name: str, data: bytes, parent: int | None, depth: int,
-         settings: ParserSettings, budget: list[int], inline: bool = False) -> None:
+def _add(files: list[ExtractedFile], name: str, data: bytes, inline: bool, settings: ParserSettings) -> None:
+    """A MIME part, and when it is an archive, every member (nested up to the configured depth)."""
     kind = detect_type(data, name)
-    f = ExtractedFile(display_name=name, content=data, sha256=hashlib.sha256(data).hexdigest(),
-                      detected_type=kind, parent=parent, inline=inline)
-    files.append(f)
+    top = ExtractedFile(display_name=name, content=data, sha256=_sha(data), detected_type=kind, inline=inline)
+    files.append(top)
     if not is_archive(kind):
         return
-    if depth >= settings.archives.max_depth:
-        f.findings.append(F.make("nested_too_deep", name))
-        return
-    limits = replace(settings.archives, max_total_bytes=max(0, budget[0]))
-    result = open_archive(data, kind, name, limits)
-    if result.finding is not None:
-        f.findings.append(result.finding)
-        return
-    index = len(files) - 1
-    for member in result.members:
-        budget[0] -= len(member.content)
-        _add(files, findings, f"{name}/{member.path}", member.content, index, depth + 1, settings, budget)
+    offset = len(files) - 1
+    expansion = expand(data, kind, name, settings.archives)
+    top.findings.extend(expansion.findings)
+    for member in expansion.files:
+        parent = offset if member.parent is None else offset + 1 + member.parent
+        files.append(ExtractedFile(display_name=member.display_name, content=member.content,
+                                   sha256=_sha(member.content), detected_type=member.kind, parent=parent))
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _read_inside(f: ExtractedFile, settings: ParserSettings) -> None:
