@@ -16,7 +16,8 @@ from .config import Config
 _PUNCT = re.compile(r"[\s（）()\[\]【】〔〕“”\"'《》:：,，。、·\-—_]+")
 _SEALED = re.compile(r"[（(]\s*(盖章|公章|章)\s*[）)]")
 _OFFICE_SUFFIXES = ("科学技术协会", "党委宣传部", "宣传部", "文明办", "科学技术局", "科技局", "科技部门", "科协")
-_ORG = re.compile(r"([\u4e00-\u9fff]{2,30}?(?:研究会|学会|协会|大学|学院|医院|公司|研究院|研究所|集团|中心|科协))")
+_ORG = re.compile(r"([\u4e00-\u9fff]{2,30}(?:研究会|学会|协会|大学|学院|医院|公司|研究院|研究所|集团|中心|科协))")
+_DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月|\d{4}[-./]\d{1,2}[-./]\d{1,2}")
 ORGANISERS = {"重庆市科学技术协会", "重庆市科协", "市科协", "中国科协", "市科协宣传部"}
 
 
@@ -91,6 +92,18 @@ class Registry:
         for org in _ORG.findall(compact):
             unit = self.normalise(_trim_org(org))
             if unit and unit not in ORGANISERS and not _is_noise(unit):
+                return unit
+        return None
+
+
+    def find_signatory(self, text: str | None) -> str | None:
+        """The unit that signs a report: the last short lines before the date, where seals go."""
+        lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+        for line in reversed(lines[-6:]):
+            if _DATE.search(line) or len(line) > 40:
+                continue
+            unit = self.find_in_text(line)
+            if unit:
                 return unit
         return None
 

@@ -54,7 +54,7 @@ def _explicit_signals(facts: MessageFacts, registry: Registry):
         yield "subject", unit
     for f in facts.files:
         if f.role == "report":
-            unit = registry.find_in_text(f.display_name) or registry.find_in_text((f.text or "")[:400])
+            unit = registry.find_in_text(f.display_name) or registry.find_signatory(f.text)
             if unit:
                 yield "report", unit
                 break

@@ -76,7 +76,8 @@ def _units(s: Session, cfg: Config, units: dict[int, Unit], messages: list[Messa
             "status": d.status,
             "late": d.late,
             "quota": unit.quota if unit.quota is not None else getattr(cfg.campaign.quotas, unit.category),
-            "messages": [m.key for m in messages if m.unit_id == unit.id and m.kind == "submission"],
+            "messages": [m.key for m in messages
+                         if m.unit_id == unit.id and m.kind == "submission" and m.duplicate_of_id is None],
             "candidates": [{
                 "name": c.name, "id_photo": c.id_photo, "life_photos": c.life_photos, "form": c.form,
                 "findings": [finding_json(f) for f in unit_findings

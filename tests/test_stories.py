@@ -1,0 +1,239 @@
+"""Realistic stories, end to end through a real Dovecot: what the organisers see in `status --json`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from ingest.decisions import record_decision
+from ingest.reprocess import reprocess
+from ingest.samples import clients, documents, images
+from ingest.samples.mailbox import candidate_files, person, sealed_report, summary
+from ingest.service import Service
+from reports.status import build_status
+from store.db import upgrade
+
+CST = dt.timezone(dt.timedelta(hours=8))
+BEFORE = dt.datetime(2021, 5, 20, 10, 0, tzinfo=CST)
+MAILBOX = "834396688@qq.com"
+
+
+class Desk:
+    """The campaign mailbox as a test sees it: mail arrives in Dovecot, a poll runs, status is read."""
+
+    def __init__(self, dovecot, cfg):
+        self.dovecot, self.cfg = dovecot, cfg
+        self.svc = Service(cfg)
+        upgrade(self.svc.db.engine)
+        self.svc.open()
+
+    def send(self, when: dt.datetime = BEFORE, **mail) -> None:
+        mail.setdefault("to", MAILBOX)
+        mail.setdefault("body", "请查收推荐材料。")
+        mail.setdefault("sender_name", "推荐单位")
+        self.dovecot.append(self.cfg.mailbox.folder, clients.build_message(**mail), when)
+
+    def poll(self) -> dict:
+        summary = self.svc.poll()
+        assert summary.failed == []
+        return self.status()
+
+    def status(self) -> dict:
+        with self.svc.db.session() as s:
+            return build_status(s, self.cfg)
+
+    def unit(self, name: str) -> dict:
+        [unit] = [u for u in self.status()["units"] if u["name"] == name]
+        return unit
+
+
+@pytest.fixture
+def desk(dovecot, imap_config):
+    d = Desk(dovecot, imap_config)
+    yield d
+    d.svc.close()
+
+
+def codes(findings: list[dict]) -> list[str]:
+    return sorted(f["code"] for f in findings)
+
+
+def materials(unit: str, people: list[str], seed: int = 1, report: bool = True) -> list[tuple[str, bytes]]:
+    files = [summary(unit, [person(p, "女", "1980.05", "研究员") for p in people])]
+    if report:
+        files.insert(0, sealed_report(unit, seed))
+    for n, p in enumerate(people):
+        files += candidate_files(p, seed + n)
+    return files
+
+
+def test_a_complete_district_submission_in_one_mail_is_complete(desk):
+    desk.send(sender="spbkx@163.com", subject="【沙坪坝区】推荐材料", client="netease163",
+              attachments=materials("沙坪坝区科协", ["张伟", "李娜"]))
+    status = desk.poll()
+    [msg] = status["messages"]
+    assert (msg["kind"], msg["unit"], msg["late"], msg["findings"]) == ("submission", "沙坪坝区", False, [])
+    unit = desk.unit("沙坪坝区")
+    assert (unit["category"], unit["status"], unit["late"], unit["quota"]) == ("district", "complete", False, 3)
+    assert unit["findings"] == []
+    assert [(c["name"], c["form"], c["id_photo"], c["life_photos"]) for c in unit["candidates"]] == [
+        ("张伟", True, True, 3), ("李娜", True, True, 3)]
+    assert "沙坪坝区" not in status["missing_units"] and len(status["missing_units"]) == 40
+
+
+def test_a_society_completes_over_three_mails(desk):
+    unit, sender = "重庆市机械工程学会", "cqmes@qq.com"
+    files = candidate_files("王芳", 3)
+    desk.send(sender=sender, subject=f"{unit}-推荐材料（1/3）",
+              attachments=[sealed_report(unit, 1), summary(unit, [person("王芳", "女", "1980.03", "高级工程师")])])
+    first = desk.poll()
+    assert codes(desk.unit(unit)["findings"]) == ["missing_form", "missing_id_photo", "photo_count"]
+    assert desk.unit(unit)["status"] == "incomplete" and desk.unit(unit)["category"] == "society"
+    desk.send(BEFORE + dt.timedelta(hours=1), sender=sender, subject=f"{unit}-推荐材料（2/3）", attachments=files[:2])
+    desk.poll()
+    assert codes(desk.unit(unit)["findings"]) == ["photo_count"]
+    desk.send(BEFORE + dt.timedelta(hours=2), sender=sender, subject="补充照片（3/3）", attachments=files[2:])
+    status = desk.poll()
+    assert desk.unit(unit)["status"] == "complete" and desk.unit(unit)["findings"] == []
+    assert [m["unit"] for m in status["messages"]] == [unit] * 3  # the third named by its sender only
+    assert len(desk.unit(unit)["messages"]) == 3 and first["messages"][0]["key"] in desk.unit(unit)["messages"]
+
+
+def test_a_corrected_photo_sent_later_fixes_the_finding(desk):
+    unit = "江北区"
+    files = materials("江北区科协", ["刘洋"], seed=5)
+    small = images.life_photo_jpeg(55, width=1200, height=800, min_bytes=0)
+    first = [(n, small) if n == "刘洋3.jpg" else (n, d) for n, d in files]
+    desk.send(sender="jbkx@qq.com", subject="【江北区】推荐材料", attachments=first)
+    desk.poll()
+    assert codes(desk.unit(unit)["findings"]) == ["photo_too_small"]
+    desk.send(BEFORE + dt.timedelta(days=1), sender="jbkx@qq.com", subject="【江北区】更正照片",
+              attachments=[(n, d) for n, d in files if n == "刘洋3.jpg"])
+    status = desk.poll()
+    assert desk.unit(unit)["status"] == "complete" and desk.unit(unit)["findings"] == []
+    assert codes(status["messages"][0]["findings"]) == ["photo_too_small"]  # history stays on the message
+
+
+def test_an_institution_with_three_candidates_exceeds_its_quota(desk):
+    desk.send(sender="kx@cqmu.edu.cn", subject="重庆医科大学附属第一医院科协推荐材料", client="foxmail",
+              attachments=materials("重庆医科大学附属第一医院科协", ["周敏", "吴刚", "郑洁"], seed=7))
+    desk.poll()
+    unit = desk.unit("重庆医科大学附属第一医院")
+    assert (unit["category"], unit["quota"], unit["status"]) == ("institution", 2, "incomplete")
+    assert codes(unit["findings"]) == ["quota_exceeded"]
+    assert "3名" in unit["findings"][0]["detail"] and "不超过2名" in unit["findings"][0]["detail"]
+
+
+def test_a_late_mail_with_a_forged_early_date_is_late_until_an_organiser_decides(desk):
+    arrived = dt.datetime(2021, 5, 29, 0, 0, 1, tzinfo=CST)  # one second after the end of 28 May
+    desk.send(arrived, sender="cqukx@cqu.edu.cn", subject="重庆大学科协推荐材料", client="outlook",
+              date="Thu, 27 May 2021 09:00:00 +0800", attachments=materials("重庆大学科协", ["陈静"], seed=9))
+    status = desk.poll()
+    [msg] = status["messages"]
+    assert msg["late"] is True and codes(msg["findings"]) == ["late"]
+    assert msg["received_at"] == "2021-05-29T00:00:01+08:00"
+    unit = desk.unit("重庆大学")
+    assert (unit["late"], unit["status"], codes(unit["findings"])) == (True, "complete", ["late"])
+    record_decision(desk.svc, "accept_late", msg["key"], None)
+    assert desk.unit("重庆大学")["late"] is False and desk.unit("重庆大学")["findings"] == []
+    record_decision(desk.svc, "reject_late", str(msg["reference"]), None)  # latest decision wins
+    rejected = desk.unit("重庆大学")
+    assert rejected["candidates"] == [] and codes(rejected["findings"]) == ["missing_report", "missing_summary"]
+
+
+def test_auto_replies_and_bounces_open_no_dossier(desk):
+    desk.dovecot.append(desk.cfg.mailbox.folder, clients.build_auto_reply(
+        sender="wzkx@qq.com", sender_name="万州区科协", to=MAILBOX, original_subject="推荐材料"), BEFORE)
+    our_reply = clients.build_message(sender=MAILBOX, sender_name="市科协", to="gone@cq.gov.cn", subject="回执",
+                                      body="已收到。")
+    bounce = clients.build_bounce(original=our_reply, to=MAILBOX, failed_recipient="gone@cq.gov.cn")
+    desk.dovecot.append(desk.cfg.mailbox.folder, bounce, BEFORE)
+    status = desk.poll()
+    assert sorted(m["kind"] for m in status["messages"]) == ["auto_reply", "bounce"]
+    assert all(m["unit"] is None and m["findings"] == [] for m in status["messages"])
+    assert status["units"] == [] and len(status["missing_units"]) == 41
+
+
+def test_a_classified_document_is_quarantined_and_its_files_leave_normal_storage(desk):
+    form = documents.form_docx("孙磊", "", None, "机密★1年")
+    files = materials("南岸区科协", ["孙磊"], seed=11)
+    files = [(n, form) if n.endswith("推荐表.docx") else (n, d) for n, d in files]
+    desk.send(sender="nakx@qq.com", subject="【南岸区】推荐材料", attachments=files)
+    status = desk.poll()
+    [msg] = status["messages"]
+    assert msg["quarantined"] is True and "classified_marker" in codes(msg["findings"])
+    unit = desk.unit("南岸区")
+    assert unit["status"] == "quarantined"
+    root = Path(desk.cfg.storage.root)
+    assert list((root / "files").rglob("*.bin")) == []
+    assert list((root / "raw").rglob("*.eml")) == []
+    assert len(list((root / "quarantine").rglob("*.eml"))) == 1
+    assert desk.svc.poll().failed == []  # stays quarantined, nothing re-extracted
+
+
+def test_a_unit_named_only_in_the_summary_table(desk):
+    desk.send(sender="someone@163.com", subject="推荐材料", attachments=materials("荣昌区科协", ["马丽"], seed=13))
+    [msg] = desk.poll()["messages"]
+    assert msg["unit"] == "荣昌区" and msg["findings"] == []
+
+
+def test_a_unit_named_only_in_the_subject(desk):
+    files = [(n, d) for n, d in materials("", ["黄涛"], seed=15) if not n.startswith("附件2")]
+    desk.send(sender="x@qq.com", subject="石柱县最美科技工作者推荐材料", attachments=files)
+    desk.poll()
+    unit = desk.unit("石柱土家族自治县")
+    assert unit["category"] == "district" and codes(unit["findings"]) == ["missing_summary"]
+
+
+def test_conflicting_unit_signals_trust_the_summary_and_warn(desk):
+    desk.send(sender="x@qq.com", subject="【渝北区】推荐材料", attachments=materials("渝中区科协", ["高峰"], seed=17))
+    [msg] = desk.poll()["messages"]
+    assert msg["unit"] == "渝中区" and codes(msg["findings"]) == ["unit_conflict"]
+    assert codes(desk.unit("渝中区")["findings"]) == ["unit_conflict"]
+
+
+def test_an_unidentifiable_unit_waits_for_an_organiser_to_assign_it(desk):
+    files = [(n, d) for n, d in materials("", ["林峰"], seed=19) if not n.startswith("附件2")]
+    desk.send(sender="anon@qq.com", subject="推荐材料", attachments=files)
+    [msg] = desk.poll()["messages"]
+    assert msg["unit"] is None and codes(msg["findings"]) == ["unknown_unit"]
+    record_decision(desk.svc, "assign", msg["key"], "綦江区科协")
+    [msg] = desk.status()["messages"]
+    assert msg["unit"] == "綦江区" and codes(msg["findings"]) == []
+    assert codes(desk.unit("綦江区")["findings"]) == ["missing_summary"]
+    list(reprocess(desk.svc, None))  # reprocessing keeps the organiser's decision
+    assert desk.status()["messages"][0]["unit"] == "綦江区"
+
+
+def test_a_redelivered_message_points_at_the_original_and_changes_nothing(desk):
+    raw = clients.build_message(sender="bbkx@qq.com", sender_name="北碚区科协", to=MAILBOX,
+                                subject="【北碚区】推荐材料", body="见附件",
+                                attachments=materials("北碚区科协", ["徐静"], seed=21))
+    desk.dovecot.append(desk.cfg.mailbox.folder, raw, BEFORE)
+    desk.dovecot.append(desk.cfg.mailbox.folder, raw, BEFORE + dt.timedelta(minutes=3))
+    first, second = desk.poll()["messages"]
+    assert second["duplicate_of"] == first["key"] and codes(second["findings"]) == ["duplicate_message"]
+    assert second["kind"] == "submission" and first["duplicate_of"] is None
+    assert desk.unit("北碚区")["messages"] == [first["key"]] and desk.unit("北碚区")["status"] == "complete"
+
+
+def test_reprocessing_is_idempotent_and_follows_a_new_deadline(desk):
+    desk.send(dt.datetime(2021, 5, 28, 12, 0, tzinfo=CST), sender="dzkx@qq.com", subject="【大足区】推荐材料",
+              attachments=materials("大足区科协", ["曾强"], seed=23))
+    desk.poll()
+    before = desk.status()
+    list(reprocess(desk.svc, None))
+    list(reprocess(desk.svc, None))
+    after = desk.status()
+    for doc in (before, after):
+        doc.pop("generated_at")
+    assert after == before
+    earlier = desk.cfg.campaign.model_copy(update={"deadline": dt.datetime(2021, 5, 27, 23, 59, 59, tzinfo=CST)})
+    desk.svc.cfg = desk.cfg = desk.cfg.model_copy(update={"campaign": earlier})
+    dry = list(reprocess(desk.svc, None, dry_run=True))
+    assert "unit 大足区:" in dry and "  late: False -> True" in dry and "  + late" in dry
+    assert desk.unit("大足区")["late"] is False  # a dry run writes nothing
+    list(reprocess(desk.svc, None))
+    assert desk.unit("大足区")["late"] is True
