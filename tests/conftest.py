@@ -129,3 +129,47 @@ def make_config(tmp_path: Path, **sections: dict) -> config_mod.Config:
     for name, values in sections.items():
         data[name] = {**data.get(name, {}), **values}
     return config_mod.from_dict(data)
+
+
+class SmtpCapture:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self):
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def tls_files():
+    d = Path(tempfile.mkdtemp(prefix="mailintake-smtp-tls-"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", d / "key.pem",
+                    "-out", d / "cert.pem"], check=True, capture_output=True)
+    yield d / "cert.pem", d / "key.pem"
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def smtp_server(tls_files):
+    """A real SMTP server on 127.0.0.1: STARTTLS required, then AUTH (bot / botpass)."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"bot", b"botpass")
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
+
+    cert, key = tls_files
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    handler = SmtpCapture()
+    ctl = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="sink.test", tls_context=ctx,
+                     require_starttls=True, authenticator=authenticator, auth_required=True, auth_require_tls=True)
+    ctl.start()
+    yield {"host": "127.0.0.1", "port": ctl.port, "cafile": str(cert), "handler": handler}
+    ctl.stop()
