@@ -14,7 +14,11 @@ from .sources.imap import ImapSource, SourceError, tls_context
 
 
 def run_checks(cfg: Config) -> list[tuple[str, str | None]]:
-    return [("database", _database(cfg)), ("mailbox", _mailbox(cfg)), ("smtp", _smtp(cfg))]
+    """(part, problem) for each part; problem None means it works. SMTP is skipped unless replies use it."""
+    checks = [("database", _database(cfg)), ("mailbox", _mailbox(cfg))]
+    if cfg.replies.mode == "smtp":
+        checks.append(("smtp", _smtp(cfg)))
+    return checks
 
 
 def _database(cfg: Config) -> str | None:
@@ -48,8 +52,6 @@ def _mailbox(cfg: Config) -> str | None:
 
 def _smtp(cfg: Config) -> str | None:
     sm = cfg.smtp
-    if cfg.replies.mode != "smtp":
-        return f"not used (replies.mode = {cfg.replies.mode!r})"
     where = f"SMTP {sm.host}:{sm.port}"
     ctx = tls_context(sm.verify_tls, sm.ca_file)
     try:

@@ -102,6 +102,8 @@ def _check(args: argparse.Namespace) -> int:
     for name, problem in run_checks(cfg):
         print(f"{name}: {'ok' if problem is None else problem}")
         ok = ok and problem is None
+    if cfg.replies.mode != "smtp":
+        print(f"smtp: not checked (replies.mode = {cfg.replies.mode!r})")
     return EXIT_OK if ok else EXIT_FAILED
 
 

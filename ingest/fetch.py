@@ -135,7 +135,7 @@ def _retry_post_actions(db: Database, source: ImapSource) -> None:
         pending = list(s.scalars(select(Message.uid).filter_by(
             source=source.identity, folder=source.folder, uidvalidity=source.uidvalidity,
             post_action_done=False)))
-    live = set(source.client.search(["UID", ",".join(map(str, pending))])) if pending else set()
+    live = source.present(pending)
     _post_action(db, source, sorted(u for u in pending if u in live))
 
 

@@ -56,7 +56,8 @@ def process_one(cfg: Config, db: Database, blobs: BlobStore, msg_id: int) -> str
 
 def process_in(s: Session, cfg: Config, blobs: BlobStore, msg: Message) -> None:
     """Parse, record and judge one message inside the caller's transaction."""
-    area = "quarantine" if msg.quarantined else "raw"
+    # a crash after the quarantine move but before the commit leaves the raw file there: look in both
+    area = "quarantine" if msg.quarantined or not blobs.exists("raw", msg.sha256) else "raw"
     facts = parse_message(blobs.get(area, msg.sha256), cfg.parser_settings())
     record.record_facts(s, cfg, blobs, msg, facts)
     msg.state, msg.error = "processed", None

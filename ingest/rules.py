@@ -66,6 +66,8 @@ def judge(category: str, quota: int, files: list[FileRow], messages: list[Messag
     current = supersede(files)
     summary = next((f for f in reversed(current) if f.role == "summary" and f.summary), None)
     candidates = _candidates(summary, current)
+    gone = _withdrawn(files, summary)
+    current = [f for f in current if f.person not in gone]
     found: list[tuple[str, Finding]] = []
     for c in candidates:
         _check_candidate(c, current, campaign)
@@ -114,6 +116,14 @@ def _candidates(summary: FileRow | None, current: list[FileRow]) -> list[Candida
         return [CandidateVerdict(r["name"], {k: v for k, v in r.items() if k != "name"}) for r in rows if r["name"]]
     people = dict.fromkeys(f.person for f in current if f.person and f.role in ("form", "id_photo", "life_photo"))
     return [CandidateVerdict(p, {}) for p in people]
+
+
+def _withdrawn(files: list[FileRow], summary: FileRow | None) -> set[str]:
+    """People listed in an earlier summary table but not in the latest: their material drops out."""
+    if summary is None:
+        return set()
+    listed = {r["name"] for f in files if f.role == "summary" and f.summary for r in f.summary["rows"]}
+    return listed - {r["name"] for r in summary.summary["rows"]}
 
 
 def _check_candidate(c: CandidateVerdict, current: list[FileRow], campaign: Campaign) -> None:

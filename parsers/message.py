@@ -52,7 +52,7 @@ def _part_name(part: MimePart, n: int) -> str:
     if part.filename:
         return part.filename
     subtype = (part.content_type or "application/octet-stream").split("/")[-1]
-    return f"未命名附件{n + 1}.{subtype}"
+    return f"未命名附件-{n + 1}.{subtype}"  # the dash keeps "附件1"/"附件2" from reading as form/summary
 
 
 def _add(files: list[ExtractedFile], name: str, data: bytes, inline: bool, settings: ParserSettings) -> None:
@@ -92,17 +92,23 @@ def _check(f: ExtractedFile, settings: ParserSettings) -> None:
     marking = find_secrecy_marking(f.display_name) or (find_secrecy_marking(f.text) if f.text else None)
     if marking:
         f.findings.append(F.make("classified_marker", f.display_name, marking=marking))
+    if f.role in ("report", "form") and _without_text(f):
+        f.findings.append(F.make("markings_not_checked", f.display_name))
     if f.role in PHOTO_ROLES:
-        if f.photo is not None:
-            f.findings.extend(photo_findings(f.display_name, f.size, f.photo, f.role, settings))
+        # Named like a photo but no image (0 bytes, an error page, a PDF): inspecting it reports it as corrupt.
+        info = f.photo or inspect_photo(f.content, settings.max_image_pixels)
+        f.findings.extend(photo_findings(f.display_name, f.size, info, f.role, settings))
         if f.seq is None and not _named_id_photo(f):
             f.findings.append(F.make("photo_bad_name", f.display_name))
     elif f.role == "summary":
         _check_summary(f)
     elif f.role == "report":
         _check_report(f)
-    elif f.role == "form" and f.text is None and f.detected_type in {"pdf"}:
-        f.findings.append(F.make("markings_not_checked", f.display_name))
+
+
+def _without_text(f: ExtractedFile) -> bool:
+    """Scans (a PDF without text layer, or a photo of the page) cannot be searched for a secrecy mark."""
+    return f.text is None and (f.detected_type == "pdf" or is_image(f.detected_type))
 
 
 def _named_id_photo(f: ExtractedFile) -> bool:
@@ -125,10 +131,7 @@ def _check_report(f: ExtractedFile) -> None:
     if is_image(f.detected_type):
         images = [f.content]
     else:
-        doc = read_document(f.content, f.detected_type, render_pages=3)
-        images = doc.images
-        if doc.text is None and f.detected_type == "pdf":
-            f.findings.append(F.make("markings_not_checked", f.display_name))
+        images = read_document(f.content, f.detected_type, render_pages=3).images
     f.sealed = seal_in_images(images) if images else False
     if not f.sealed:
         f.findings.append(F.make("report_unsealed", f.display_name))

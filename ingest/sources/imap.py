@@ -182,6 +182,11 @@ class ImapSource:
             if len(chunk) < step:
                 return bytes(buf)
 
+    def present(self, uids: list[int]) -> set[int]:
+        """Which of these UIDs are still in the folder."""
+        assert self.client is not None
+        return set(self.client.search(["UID", ",".join(map(str, uids))])) if uids else set()
+
     def post_action(self, uids: list[int]) -> None:
         """Mark and/or move messages that are safely recorded. Never deletes, never COPY+EXPUNGE."""
         if not uids or self.client is None:

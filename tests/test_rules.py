@@ -1,0 +1,102 @@
+"""The campaign rules as a pure function: a unit's current files -> findings and status."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from ingest import config
+from ingest.rules import FileRow, MessageRow, judge
+from parsers import findings as F
+
+CAMPAIGN = config.from_dict({"mailbox": {"host": "h"}, "campaign": {"previously_honoured": ["钱学"]}}).campaign
+_ids = count(1)
+
+
+def file(role: str, name: str, person: str | None = None, seq: int | None = None, rows: list[dict] | None = None,
+         findings: list | None = None) -> FileRow:
+    summary = {"unit": "某单位", "rows": rows} if rows is not None else None
+    return FileRow(next(_ids), "k", name, role, person, seq, None, summary, findings or [])
+
+
+def candidate(name: str, life: int = 3) -> list[FileRow]:
+    return ([file("form", f"{name}推荐表.docx", name), file("id_photo", f"{name}1.jpg", name, 1)]
+            + [file("life_photo", f"{name}{n}.jpg", name, n) for n in range(2, 2 + life)])
+
+
+def table(*names: str, **fields: str) -> FileRow:
+    return file("summary", "汇总表.xlsx", rows=[{"name": n, **fields} for n in names])
+
+
+def verdict(files: list[FileRow], quota: int = 2, messages: list[MessageRow] | None = None):
+    return judge("institution", quota, files, messages or [], CAMPAIGN)
+
+
+def codes(v) -> list[str]:
+    return sorted(f.code for _, f in v.findings)
+
+
+def test_a_full_set_of_materials_is_complete():
+    v = verdict([file("report", "报告.pdf"), table("张三"), *candidate("张三")])
+    assert (v.status, codes(v)) == ("complete", [])
+
+
+def test_a_withdrawn_candidate_drops_out_with_the_quota_excess():
+    first = verdict([file("report", "报告.pdf"), table("甲", "乙", "丙"), *candidate("甲"), *candidate("乙"),
+                     *candidate("丙")])
+    assert codes(first) == ["quota_exceeded"]
+    later = verdict([file("report", "报告.pdf"), table("甲", "乙", "丙"), *candidate("甲"), *candidate("乙"),
+                     *candidate("丙"), table("甲", "乙")])
+    assert (later.status, codes(later)) == ("complete", [])
+    assert [c.name for c in later.candidates] == ["甲", "乙"]
+
+
+def test_photos_of_someone_never_listed_are_reported():
+    stranger = file("life_photo", "李四2.jpg", "李四", 2)
+    v = verdict([file("report", "报告.pdf"), table("张三"), *candidate("张三"), stranger])
+    assert codes(v) == ["photo_unknown_person"]
+
+
+def test_a_later_file_with_the_same_name_or_slot_supersedes_the_earlier_one():
+    bad = file("life_photo", "张三2.jpg", "张三", 2, findings=[F.make("photo_too_small", "张三2.jpg")])
+    fixed_same_name = file("life_photo", "张三2.jpg", "张三", 2)
+    fixed_other_name = file("life_photo", "张三-2.jpg", "张三", 2)
+    base = [file("report", "报告.pdf"), table("张三"), *candidate("张三")]
+    assert codes(verdict([*base, bad])) == ["photo_too_small"]
+    assert codes(verdict([*base, bad, fixed_same_name])) == []
+    assert codes(verdict([*base, bad, fixed_other_name])) == []
+
+
+def test_counts_and_missing_pieces_are_per_candidate():
+    v = verdict([table("张三"), file("life_photo", "张三2.jpg", "张三", 2)])
+    assert codes(v) == ["missing_form", "missing_id_photo", "missing_report", "photo_count"]
+    [c] = v.candidates
+    assert (c.form, c.id_photo, c.life_photos) == (False, False, 1)
+    too_many = verdict([file("report", "r.pdf"), table("张三"), *candidate("张三", life=6)])
+    assert codes(too_many) == ["photo_count"]
+
+
+def test_eligibility_warnings_do_not_make_a_dossier_incomplete():
+    v = verdict([file("report", "r.pdf"), table("钱学", "赵兵", post="某部队现役军人"), *candidate("钱学"),
+                 *candidate("赵兵")])
+    assert codes(v) == ["ineligible_role", "ineligible_role", "previously_honoured"]
+    assert v.status == "complete"
+
+
+def test_late_material_keeps_the_unit_late_until_decided():
+    late = F.make("late", None, received="2021年05月29日", deadline="2021年05月28日")
+    files = [file("report", "r.pdf"), table("张三"), *candidate("张三")]
+    assert verdict(files, messages=[MessageRow("k", True, False, [late])]).late is True
+    assert verdict(files, messages=[MessageRow("k", False, False, [late])]).late is False
+
+
+def test_a_cloud_link_is_kept_in_view_only_while_something_is_missing():
+    link = F.make("cloud_attachment", None, hosts="pan.baidu.com")
+    rows = [MessageRow("k", False, False, [link])]
+    assert codes(verdict([table("张三")], messages=rows)).count("cloud_attachment") == 1
+    full = [file("report", "r.pdf"), table("张三"), *candidate("张三")]
+    assert codes(verdict(full, messages=rows)) == []
+
+
+def test_a_quarantined_message_marks_the_unit_quarantined():
+    v = verdict([], messages=[MessageRow("k", False, True, [])])
+    assert v.status == "quarantined"
