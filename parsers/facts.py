@@ -87,6 +87,7 @@ class ExtractedFile:
     parent: int | None = None  # index in MessageFacts.files of the containing archive
     inline: bool = False
     text: str | None = None  # extracted document text (None: no text layer / not a document)
+    problem: str | None = None  # a document that could not be read: "corrupt" | "encrypted" | …
     photo: PhotoInfo | None = None
     sealed: bool | None = None  # reports only: red seal found / not found / not checked
     summary: SummaryTable | None = None  # summary tables only

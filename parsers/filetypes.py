@@ -33,6 +33,9 @@ _HEIC_BRANDS = frozenset({b"heic", b"heix", b"mif1", b"heim", b"heis", b"hevc"})
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})  # AVIF also lists mif1: not HEIC
 _BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 _OOXML_PARTS = (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx"))
+# part names long enough not to turn up in compressed data by chance
+_OOXML_MAIN_PARTS = ((b"word/document.xml", "docx"), (b"xl/workbook.xml", "xlsx"), (b"xl/worksheets/", "xlsx"),
+                     (b"ppt/presentation.xml", "pptx"))
 _TEXT_SAMPLE = 64 * 1024
 _TEXT_CONTROLS_OK = frozenset("\t\n\r\f\v\x1a\x1b")
 
@@ -58,7 +61,7 @@ def _detect(data: bytes, ext: str) -> str:
         if data.startswith(magic):
             return kind
     if data.startswith(_ZIP_MAGIC):
-        return _zip_kind(data)
+        return _zip_kind(data, ext)
     if data.startswith(_OLE_MAGIC):
         return _ole_kind(data, ext)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -76,18 +79,27 @@ def _extension(name: str | None) -> str:
     return posixpath.splitext((name or "").replace("\\", "/"))[1].lower()
 
 
-def _zip_kind(data: bytes) -> str:
+def _zip_kind(data: bytes, ext: str) -> str:
     """OOXML is a zip with [Content_Types].xml and a word/, xl/ or ppt/ tree; only the directory is read."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = zf.namelist()
-    except Exception:  # truncated or damaged: still a zip by its magic
-        return "zip"
+    except Exception:  # damaged: a truncated .xlsx is still a spreadsheet to the sender, not an archive
+        return _damaged_zip_kind(data, ext)
     if "[Content_Types].xml" in names:
         for prefix, kind in _OOXML_PARTS:
             if any(n.startswith(prefix) for n in names):
                 return kind
     return "zip"
+
+
+def _damaged_zip_kind(data: bytes, ext: str) -> str:
+    """Without a central directory, the local headers still name the parts (OOXML stores them first)."""
+    head = data[: 4 * 1024 * 1024]
+    for marker, kind in _OOXML_MAIN_PARTS:
+        if marker in head:
+            return kind
+    return {".docx": "docx", ".xlsx": "xlsx", ".pptx": "pptx"}.get(ext, "zip")
 
 
 def _ole_kind(data: bytes, ext: str) -> str:

@@ -41,6 +41,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ineligible_role": (WARNING, "候选人{subject}的职务（{post}）可能不符合推荐范围（现役军人或司局级以上领导干部）。"),
     "duplicate_message": (WARNING, "本邮件与此前收到的邮件（编号{original}）内容相同，按重复邮件处理。"),
     "unit_conflict": (WARNING, "推荐单位信息不一致：{detail}。已按“{chosen}”登记。"),
+    "file_corrupt": (ERROR, "文件“{subject}”{reason}，无法打开，请重新发送。"),
     "markings_not_checked": (WARNING, "“{subject}”为扫描件或无文字层，未能检查密级标识。"),
     "nested_too_deep": (ERROR, "压缩包“{subject}”中嵌套的压缩包层数过多，未予解压，请直接打包全部材料。"),
 }

@@ -15,6 +15,7 @@ from .facts import ExtractedFile, MessageFacts, ParserSettings
 from .filetypes import detect_type, is_archive, is_image
 from .kinds import classify_kind
 from .mime import MimePart, parse_mime
+from .photo_names import looks_like_id_photo_name
 from .photos import inspect_photo, photo_findings
 from .roles import assign_roles
 from .seal import seal_in_images
@@ -22,6 +23,7 @@ from .secrecy import find_secrecy_marking
 from .summary import read_summary
 
 PHOTO_ROLES = ("id_photo", "life_photo")
+_UNREADABLE = {"corrupt": "已损坏", "encrypted": "设置了打开密码"}
 _TEXT_DOCUMENTS = {"pdf", "docx", "xlsx", "xls"}
 
 
@@ -81,7 +83,7 @@ def _read_inside(f: ExtractedFile, settings: ParserSettings) -> None:
         f.photo = inspect_photo(f.content, settings.max_image_pixels)
     elif f.detected_type in _TEXT_DOCUMENTS or f.detected_type in {"doc", "wps", "et", "text"}:
         doc = read_document(f.content, f.detected_type, render_pages=0)
-        f.text = doc.text
+        f.text, f.problem = doc.text, doc.problem
         if f.detected_type in {"xlsx", "xls"}:
             table = read_summary(f.content, f.detected_type)
             if not isinstance(table, str):
@@ -102,6 +104,8 @@ def _check(f: ExtractedFile, settings: ParserSettings) -> None:
             f.findings.append(F.make("photo_bad_name", f.display_name))
     elif f.role == "summary":
         _check_summary(f)
+    elif f.problem in _UNREADABLE:
+        f.findings.append(F.make("file_corrupt", f.display_name, reason=_UNREADABLE[f.problem]))
     elif f.role == "report":
         _check_report(f)
 
@@ -112,8 +116,6 @@ def _without_text(f: ExtractedFile) -> bool:
 
 
 def _named_id_photo(f: ExtractedFile) -> bool:
-    from .photo_names import looks_like_id_photo_name
-
     return f.role == "id_photo" and looks_like_id_photo_name(f.display_name)
 
 
