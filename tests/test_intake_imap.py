@@ -223,3 +223,31 @@ def test_a_kill_between_raw_file_and_row_loses_nothing(dovecot, imap_config, tmp
         assert s.scalar(select(func.count(func.distinct(Message.uid)))) == 3
     assert len(list((Path(imap_config.storage.root) / "raw").rglob("*.eml"))) == 3
     assert len(list((Path(imap_config.storage.root) / "tmp").iterdir())) == 0
+
+
+def test_a_recreated_folder_renumbers_uids_and_nothing_is_recorded_twice(dovecot, imap_config):
+    folder = imap_config.mailbox.folder
+    now = dt.datetime(2021, 5, 24, 9, 0, tzinfo=SHANGHAI)
+    for n in (1, 2):
+        dovecot.append(folder, plain_mail(n), now)
+    svc = open_service(imap_config)
+    fetch_once(svc)
+    with dovecot.client() as c:  # an operator deletes and recreates the folder, then restores the mail
+        c.delete_folder(folder)
+        c.create_folder(folder)
+    for n in (0, 2, 1):  # a new message first: UIDs no longer line up with the old ones
+        dovecot.append(folder, plain_mail(n), now)
+    result = fetch_once(svc)
+    assert (result.uidvalidity_changed, result.rematched, len(result.recorded)) == (True, 2, 1)
+    assert len(records(svc)) == 3
+    assert sorted(m.uid for m in records(svc)) == dovecot.uids(folder)
+
+
+def test_without_a_post_action_the_mailbox_is_left_untouched(dovecot, imap_config):
+    folder = imap_config.mailbox.folder
+    mailbox = imap_config.mailbox.model_copy(update={"mark_keyword": "", "move_to": ""})
+    dovecot.append(folder, plain_mail(1), dt.datetime(2021, 5, 24, tzinfo=SHANGHAI))
+    svc = open_service(imap_config.model_copy(update={"mailbox": mailbox}))
+    assert len(fetch_once(svc).recorded) == 1
+    assert list(dovecot.flags(folder).values()) == [()]
+    assert fetch_once(svc).recorded == []  # the database checkpoint alone prevents a second record

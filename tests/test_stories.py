@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.config import UnitOverride
 from ingest.decisions import record_decision
 from ingest.reprocess import reprocess
 from ingest.samples import clients, documents, images
@@ -237,3 +238,33 @@ def test_reprocessing_is_idempotent_and_follows_a_new_deadline(desk):
     assert desk.unit("大足区")["late"] is False  # a dry run writes nothing
     list(reprocess(desk.svc, None))
     assert desk.unit("大足区")["late"] is True
+
+
+def test_the_same_message_id_is_a_duplicate_only_with_the_same_attachments(desk):
+    files = materials("潼南区科协", ["罗敏"], seed=25)
+    common = dict(sender="tnkx@qq.com", subject="【潼南区】推荐材料", message_id="<same-id@qq.com>")
+    desk.send(BEFORE, attachments=files, date="Thu, 20 May 2021 10:00:00 +0800", **common)
+    desk.send(BEFORE + dt.timedelta(minutes=5), attachments=files, date="Thu, 20 May 2021 10:05:00 +0800", **common)
+    later = [(n, d) for n, d in files if n != "罗敏4.jpg"]  # a broken client reusing the Message-ID
+    desk.send(BEFORE + dt.timedelta(hours=1), attachments=later, date="Thu, 20 May 2021 11:00:00 +0800", **common)
+    first, copy, new = desk.poll()["messages"]
+    assert copy["duplicate_of"] == first["key"] and codes(copy["findings"]) == ["duplicate_message"]
+    assert new["duplicate_of"] is None and new["findings"] == []
+    assert desk.unit("潼南区")["messages"] == [first["key"], new["key"]]
+
+
+def test_configured_units_aliases_and_sender_addresses_are_honoured(dovecot, imap_config):
+    unit = UnitOverride(name="重庆市土木建筑学会", category="society", quota=1, aliases=["市土建学会"],
+                        senders=["tujian@163.com"])
+    cfg = imap_config.model_copy(update={"campaign": imap_config.campaign.model_copy(update={"units": [unit]})})
+    desk = Desk(dovecot, cfg)
+    without_report = materials("", ["唐杰", "宋雨"], seed=27)[1:]
+    desk.send(sender="tujian@163.com", subject="推荐材料", attachments=without_report)
+    desk.send(BEFORE + dt.timedelta(hours=1), sender="other@163.com", subject="【市土建学会】补充材料",
+              attachments=[sealed_report("市土建学会", 2)])
+    status = desk.poll()
+    assert [m["unit"] for m in status["messages"]] == ["重庆市土木建筑学会"] * 2
+    found = desk.unit("重庆市土木建筑学会")
+    assert (found["category"], found["quota"]) == ("society", 1)
+    assert codes(found["findings"]) == ["quota_exceeded"]  # the report came in the second mail
+    desk.svc.close()
