@@ -50,21 +50,26 @@ class Credentials(_Section):
         return ""
 
 
-class Mailbox(Credentials):
-    source: Literal["imap", "maildir"] = "imap"
-    path: str = ""  # maildir source: a Maildir or a folder of .eml files
+class Server(Credentials):
+    """A mail server: TLS with certificate verification unless the operator says otherwise."""
+
     host: str = ""
     port: int = Field(993, ge=1, le=65535)
     security: Literal["tls", "starttls", "none"] = "tls"
     verify_tls: bool = True
     ca_file: str = ""
+    timeout_seconds: float = Field(60, gt=0)
+
+
+class Mailbox(Server):
+    source: Literal["imap", "maildir"] = "imap"
+    path: str = ""  # maildir source: a Maildir or a folder of .eml files
     folder: str = "INBOX"
     mark_keyword: str = "$Ingested"
     move_to: str = ""
     sent_folder: str = ""
     batch_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
     chunk_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
-    timeout_seconds: float = Field(60, gt=0)
 
     @model_validator(mode="after")
     def _source_fields(self) -> Mailbox:
@@ -75,14 +80,9 @@ class Mailbox(Credentials):
         return self
 
 
-class Smtp(Credentials):
-    host: str = ""
+class Smtp(Server):
     port: int = Field(465, ge=1, le=65535)
-    security: Literal["tls", "starttls", "none"] = "tls"
-    verify_tls: bool = True
-    ca_file: str = ""
     from_address: str = ""
-    timeout_seconds: float = Field(60, gt=0)
 
 
 class Database(_Section):

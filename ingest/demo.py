@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from reports.status import build_status, format_text
 from store.db import make_engine, upgrade
 
 from . import config as config_mod
@@ -61,8 +62,6 @@ def run_demo(target: Path, seed: int) -> int:
         with reporter() as progress:
             svc.poll(progress)
         with svc.db.session() as s:
-            from reports.status import build_status
-
             data = build_status(s, cfg)
     finally:
         svc.close()
@@ -83,34 +82,6 @@ def write_maildir(folder: Path, seed: int) -> dict[str, str]:
 
 
 def render(data: dict, stories: dict[str, str], conf: Path) -> str:
-    lines = [f"\n{data['campaign']} — 截止 {data['deadline']}", "", "示例邮箱中的情形："]
-    lines += [f"  - {story}" for story in stories.values()]
-    lines += ["", f"收到邮件 {len(data['messages'])} 封："]
-    for m in data["messages"]:
-        dup = f"（与 {m['duplicate_of']} 重复）" if m["duplicate_of"] else ""
-        late = "【逾期】" if m["late"] else ""
-        lines.append(
-            f"  #{m['reference']} {m['received_at'][:16]} {m['kind']}{late}{dup} "
-            f"{m['unit'] or '（未识别单位）'} · {m['subject']}"
-        )
-        for a in m["attachments"]:
-            lines.append(f"      {a['role']:<10} {a['name']}  ({a['size']:,} B; {a['role_reason']})")
-        for f in m["findings"]:
-            lines.append(f"      ! {f['code']}: {f['detail']}")
-    lines += ["", "各推荐单位结论："]
-    for u in data["units"]:
-        late = "，逾期" if u["late"] else ""
-        lines.append(f"  {u['name']}（{u['category']}，名额{u['quota']}）：{u['status']}{late}")
-        for c in u["candidates"]:
-            has = {True: "有", False: "无"}
-            parts = f"推荐表{has[c['form']]}，证件照{has[c['id_photo']]}，生活照{c['life_photos']}张"
-            lines.append(f"      候选人 {c['name']}：{parts}")
-        for f in u["findings"]:
-            lines.append(f"      ! [{f['severity']}] {f['code']}: {f['detail']}")
-    lines += [
-        "",
-        f"尚未报送的区县级单位：{len(data['missing_units'])} 个",
-        "",
-        f"Explore: mailintake -c {conf} status --json",
-    ]
+    lines = ["", "示例邮箱中的情形：", *[f"  - {story}" for story in stories.values()], "", format_text(data), "",
+             f"Explore: mailintake -c {conf} status --json"]
     return "\n".join(lines)

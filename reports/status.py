@@ -89,24 +89,34 @@ def _units(s: Session, cfg: Config, units: dict[int, Unit], messages: list[Messa
 
 
 def format_text(data: dict) -> str:
-    """A short human summary of the same data."""
-    lines = [f"{data['campaign']} — deadline {data['deadline']}", ""]
-    lines.append(f"messages: {len(data['messages'])}")
+    """The same data for people: every message with its files and findings, then each unit's verdict."""
+    lines = [f"{data['campaign']} — 截止 {data['deadline']}", "", f"收到邮件 {len(data['messages'])} 封："]
     for m in data["messages"]:
-        flag = " (duplicate)" if m["duplicate_of"] else ""
-        lines.append(f"  #{m['reference']} {m['key']} {m['received_at'][:16]} {m['kind'] or m['state']}"
-                     f"{flag} {m['unit'] or '-'} · {m['subject'] or ''}")
-        for a in m["attachments"]:
-            lines.append(f"      {a['role']:<10} {a['name']}")
-        for f in m["findings"]:
-            lines.append(f"      ! {f['code']}: {f['detail']}")
-    lines.append("")
-    lines.append(f"units: {len(data['units'])}")
+        lines += _message_lines(m)
+    lines += ["", "各推荐单位结论："]
     for u in data["units"]:
-        late = " late" if u["late"] else ""
-        lines.append(f"  {u['name']} [{u['category']}] {u['status']}{late}, "
-                     f"{len(u['candidates'])}/{u['quota']} candidates")
-        for f in u["findings"]:
-            lines.append(f"      ! {f['code']}: {f['detail']}")
-    lines.append(f"district-level units with no submission: {len(data['missing_units'])}")
+        lines += _unit_lines(u)
+    lines += ["", f"尚未报送的区县级单位：{len(data['missing_units'])} 个（{'、'.join(data['missing_units'])}）"]
     return "\n".join(lines)
+
+
+def _message_lines(m: dict) -> list[str]:
+    dup = f"（与 {m['duplicate_of']} 重复）" if m["duplicate_of"] else ""
+    late = "【逾期】" if m["late"] else ""
+    failed = f"【处理失败：{m['error']}】" if m["state"] == "failed" else ""
+    lines = [f"  #{m['reference']} {m['key']} {m['received_at'][:16]} {m['kind'] or m['state']}{late}{dup}{failed} "
+             f"{m['unit'] or '（未识别单位）'} · {m['subject'] or ''}"]
+    lines += [f"      {a['role']:<10} {a['name']}  ({a['size']:,} B; {a['role_reason']})" for a in m["attachments"]]
+    lines += [f"      ! {f['code']}: {f['detail']}" for f in m["findings"]]
+    return lines
+
+
+def _unit_lines(u: dict) -> list[str]:
+    has = {True: "有", False: "无"}
+    late = "，逾期" if u["late"] else ""
+    lines = [f"  {u['name']}（{u['category']}，名额{u['quota']}）：{u['status']}{late}"]
+    for c in u["candidates"]:
+        parts = f"推荐表{has[c['form']]}，证件照{has[c['id_photo']]}，生活照{c['life_photos']}张"
+        lines.append(f"      候选人 {c['name']}：{parts}")
+    lines += [f"      ! [{f['severity']}] {f['code']}: {f['detail']}" for f in u["findings"]]
+    return lines
