@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.lines:
             print(f"config error: {line}", file=sys.stderr)
         return EXIT_CONFIG
-    except (SourceError, NotMigrated, FileNotFoundError) as exc:
+    except (SourceError, NotMigrated, FileNotFoundError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("alembic", "imapclient"):
+    for noisy in ("alembic", "imapclient", "libarchive"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
