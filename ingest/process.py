@@ -40,8 +40,21 @@ def process_pending(cfg: Config, db: Database, blobs: BlobStore,
     return len(ids) - len(failed), failed
 
 
+MAX_ATTEMPTS = 3
+
+
 def process_one(cfg: Config, db: Database, blobs: BlobStore, msg_id: int) -> str | None:
-    """Returns the message key if processing failed (the failure is recorded on the row)."""
+    """Returns the message key if processing failed (the failure is recorded on the row).
+
+    Each attempt is counted in its own commit first, so a message that kills the process (a crash
+    in a native library) is set aside after MAX_ATTEMPTS instead of blocking every later poll.
+    """
+    with db.session() as s:
+        msg = s.get(Message, msg_id)
+        if msg.attempts >= MAX_ATTEMPTS:
+            msg.state, msg.error = "failed", f"processing did not finish in {msg.attempts} attempts"
+            return msg.key
+        msg.attempts += 1
     try:
         with db.session() as s:
             process_in(s, cfg, blobs, s.get(Message, msg_id))
@@ -60,5 +73,5 @@ def process_in(s: Session, cfg: Config, blobs: BlobStore, msg: Message) -> None:
     area = "quarantine" if msg.quarantined or not blobs.exists("raw", msg.sha256) else "raw"
     facts = parse_message(blobs.get(area, msg.sha256), cfg.parser_settings())
     record.record_facts(s, cfg, blobs, msg, facts)
-    msg.state, msg.error = "processed", None
+    msg.state, msg.error, msg.attempts = "processed", None, 0
     msg.processed_at = dt.datetime.now(dt.UTC)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reports.status import build_status
@@ -21,6 +21,8 @@ from .process import process_in, process_one
 def reprocess(svc, refs: list[str] | None, dry_run: bool = False) -> Iterator[str]:
     with svc.db.session() as s:
         ids = _targets(s, refs)
+        if not dry_run:  # an operator asking again gets fresh attempts, even for a message set aside
+            s.execute(update(Message).where(Message.id.in_(ids)).values(attempts=0))
     if not dry_run:
         failed = [key for msg_id in ids if (key := process_one(svc.cfg, svc.db, svc.blobs, msg_id))]
         yield f"reprocessed {len(ids) - len(failed)} message(s)" + (f"; failed: {', '.join(failed)}" if failed else "")

@@ -91,6 +91,7 @@ class Message(Base):
     kind: Mapped[str | None] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20), default="stored", index=True)  # stored|processed|failed
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # processing attempts, counted before each
     post_action_done: Mapped[bool] = mapped_column(Boolean, default=False)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))

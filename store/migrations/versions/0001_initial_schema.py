@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 04:00:22.534675
+Create Date: 2026-11-24 04:27:02.228509
 """
 
 import sqlalchemy as sa
@@ -94,6 +94,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=True),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("post_action_done", sa.Boolean(), nullable=False),
         sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
         sa.Column("unit_id", sa.Integer(), nullable=True),
