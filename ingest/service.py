@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from imapclient.exceptions import IMAPClientError
+
 from store.blobs import BlobStore
 from store.db import Database, require_current
 
 from . import fetch
 from .config import Config
-from .sources.imap import ImapSource
+from .sources.imap import ImapSource, SourceError
 from .sources.maildir import FileSource
 
 log = logging.getLogger(__name__)
@@ -56,14 +58,26 @@ class Service:
         def stage(name: str) -> fetch.Progress | None:
             return (lambda done, total: progress(name, done, total)) if progress else None
 
-        with self.source() as src:
-            if isinstance(src, FileSource):
-                result = fetch.fetch_files(self.db, self.blobs, src, stage("fetch"))
-            else:
-                result = fetch.fetch_imap(self.db, self.blobs, src, stage("fetch"))
-        summary.fetched, summary.rematched = len(result.recorded), result.rematched
+        lost: SourceError | None = None
+        try:
+            result = self._fetch(stage("fetch"))
+            summary.fetched, summary.rematched = len(result.recorded), result.rematched
+        except SourceError as exc:  # what was recorded before the outage is processed all the same
+            lost = exc
         from . import process
 
         done, failed = process.process_pending(self.cfg, self.db, self.blobs, stage("process"))
         summary.processed, summary.failed = done, failed
+        if lost is not None:
+            raise lost
         return summary
+
+    def _fetch(self, progress: fetch.Progress | None) -> fetch.FetchResult:
+        with self.source() as src:
+            if isinstance(src, FileSource):
+                return fetch.fetch_files(self.db, self.blobs, src, progress)
+            try:
+                return fetch.fetch_imap(self.db, self.blobs, src, progress)
+            except (IMAPClientError, OSError) as exc:
+                raise SourceError(f"{src.where}: connection lost during the poll ({exc}); "
+                                  "what was recorded is kept, the next poll resumes") from None

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -71,17 +72,42 @@ class Dovecot:
         subprocess.run(["doveadm", "-c", f"{self.dir}/dovecot.conf", "mailbox", "update", "-u", self.user,
                         "--uid-validity", str(value), folder], check=True, capture_output=True, timeout=60)
 
+    def start(self) -> None:
+        subprocess.run([SERVERS / "dovecot.sh", "start", self.dir], check=True, capture_output=True,
+                       env=self._env(), timeout=300)
+
+    def stop(self) -> None:
+        subprocess.run([SERVERS / "dovecot.sh", "stop", self.dir], capture_output=True, env=self._env(), timeout=60)
+
+    def crash(self) -> None:
+        """A real outage: every process of this instance dies at once, open connections included."""
+        pidfile = Path(self.dir) / "run" / "master.pid"
+        master = int(pidfile.read_text())
+        subprocess.run(["pkill", "-KILL", "-f", f"dovecot-test-{self.port}"], capture_output=True, timeout=30)
+        os.kill(master, 9)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{master}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pidfile.unlink()
+
+    def _env(self) -> dict:
+        return dict(os.environ, IMAP_PORT=str(self.port), IMAPS_PORT=str(self.tls_port))
+
+
+def start_dovecot() -> Dovecot:
+    d = tempfile.mkdtemp(prefix="mailintake-dovecot-")
+    os.chmod(d, 0o755)
+    server = Dovecot(d, free_port(), free_port())
+    server.start()
+    return server
+
 
 @pytest.fixture(scope="session")
 def dovecot():
-    d = tempfile.mkdtemp(prefix="mailintake-dovecot-")
-    os.chmod(d, 0o755)
-    port, tls_port = free_port(), free_port()
-    env = dict(os.environ, IMAP_PORT=str(port), IMAPS_PORT=str(tls_port))
-    subprocess.run([SERVERS / "dovecot.sh", "start", d], check=True, capture_output=True, env=env, timeout=300)
-    yield Dovecot(d, port, tls_port)
-    subprocess.run([SERVERS / "dovecot.sh", "stop", d], capture_output=True, env=env, timeout=60)
-    shutil.rmtree(d, ignore_errors=True)
+    server = start_dovecot()
+    yield server
+    server.stop()
+    shutil.rmtree(server.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -251,3 +251,37 @@ def test_without_a_post_action_the_mailbox_is_left_untouched(dovecot, imap_confi
     assert len(fetch_once(svc).recorded) == 1
     assert list(dovecot.flags(folder).values()) == [()]
     assert fetch_once(svc).recorded == []  # the database checkpoint alone prevents a second record
+
+
+def test_a_server_outage_mid_poll_loses_nothing_and_the_next_poll_resumes(tmp_path, monkeypatch):
+    from ingest.sources.imap import SourceError
+    from tests.conftest import IMAP_PASSWORD_ENV, make_config, start_dovecot
+
+    server = start_dovecot()
+    try:
+        monkeypatch.setenv(IMAP_PASSWORD_ENV, server.password)
+        cfg = make_config(tmp_path, mailbox={
+            "host": server.host, "port": server.tls_port, "ca_file": server.cafile, "username": server.user,
+            "password_env": IMAP_PASSWORD_ENV, "batch_bytes": 1024 * 1024})
+        for n in range(3):  # ~700 KB each: one message per fetch batch
+            server.append("INBOX", plain_mail(n, body="材" * 230_000), dt.datetime(2021, 5, 26, tzinfo=SHANGHAI))
+        svc = open_service(cfg)
+
+        def outage(stage, done, total):
+            if stage == "fetch" and done == 1:
+                server.crash()
+
+        try:
+            svc.poll(outage)
+            raise AssertionError("the outage went unnoticed")
+        except SourceError as exc:
+            assert "connection lost during the poll" in str(exc)
+        [first] = records(svc)
+        assert first.state == "processed" and not first.post_action_done  # recorded work is kept
+        server.start()
+        summary = svc.poll()
+        assert (summary.fetched, summary.failed) == (2, [])
+        assert len(records(svc)) == 3 and all(m.post_action_done for m in records(svc))
+        assert all(b"$Ingested" in f for f in server.flags("INBOX").values())
+    finally:
+        server.stop()

@@ -75,7 +75,8 @@ class ImapSource:
                 self.client.logout()
             self.client = None
 
-    def _where(self) -> str:
+    @property
+    def where(self) -> str:
         return f"IMAP {self.cfg.host}:{self.cfg.port}"
 
     def _connect(self) -> IMAPClient:
@@ -92,18 +93,18 @@ class ImapSource:
             if cfg.security == "starttls":
                 client.starttls(ctx)
         except ssl.SSLCertVerificationError as exc:
-            raise SourceError(f"{self._where()}: TLS certificate not trusted ({exc.verify_message}); "
+            raise SourceError(f"{self.where}: TLS certificate not trusted ({exc.verify_message}); "
                               "set mailbox.ca_file to the server's CA") from None
         except (TimeoutError, ssl.SSLError, ConnectionError, OSError, IMAPClientError) as exc:
-            raise SourceError(f"{self._where()}: cannot connect: {_reason(exc)}") from None
+            raise SourceError(f"{self.where}: cannot connect: {_reason(exc)}") from None
         try:
             client.login(cfg.username, self._password)
         except LoginError:
             client.shutdown()
-            raise SourceError(f"{self._where()}: login failed for {cfg.username}: "
+            raise SourceError(f"{self.where}: login failed for {cfg.username}: "
                               "wrong username or password (QQ Mail needs an authorisation code)") from None
         except (IMAPClientError, OSError) as exc:
-            raise SourceError(f"{self._where()}: login failed: {_reason(exc)}") from None
+            raise SourceError(f"{self.where}: login failed: {_reason(exc)}") from None
         return client
 
     def _select(self) -> None:
@@ -111,7 +112,7 @@ class ImapSource:
         try:
             info = self.client.select_folder(self.cfg.folder)
         except IMAPClientError as exc:
-            raise SourceError(f"{self._where()}: cannot open folder {self.cfg.folder!r}: {_reason(exc)}") from None
+            raise SourceError(f"{self.where}: cannot open folder {self.cfg.folder!r}: {_reason(exc)}") from None
         self.uidvalidity = int(info[b"UIDVALIDITY"])
         permanent = {f.decode() if isinstance(f, bytes) else f for f in info.get(b"PERMANENTFLAGS", ())}
         keyword = self.cfg.mark_keyword
@@ -119,9 +120,9 @@ class ImapSource:
         self.can_move = bool(self.cfg.move_to) and self.client.has_capability("MOVE")
         if self.cfg.mark_keyword and not self.can_keyword:
             log.warning("%s: server does not allow keyword %s; relying on the database checkpoint",
-                        self._where(), keyword)
+                        self.where, keyword)
         if self.cfg.move_to and not self.can_move:
-            log.warning("%s: server lacks MOVE; messages stay in %s", self._where(), self.cfg.folder)
+            log.warning("%s: server lacks MOVE; messages stay in %s", self.where, self.cfg.folder)
 
     def uids_after(self, last_uid: int) -> list[int]:
         """UIDs above the checkpoint. `UID n:*` also returns the highest UID when it is lower: filter."""
