@@ -107,7 +107,7 @@ def recompute(s: Session, cfg: Config, unit: Unit) -> rules.Verdict:
     kept = [m for m in messages if decisions.get(m.key) != "reject_late"]
     files = [_file_row(m, a) for m in kept if not m.quarantined for a in _rows(s, Attachment, m)]
     rows = [rules.MessageRow(m.key, m.late and decisions.get(m.key) is None, m.quarantined,
-                             [_fact(f) for f in _rows(s, Finding, m)]) for m in kept]
+                             [_fact(f) for f in _rows(s, Finding, m) if f.scope == "message"]) for m in kept]
     quota = unit.quota if unit.quota is not None else getattr(cfg.campaign.quotas, unit.category)
     verdict = rules.judge(unit.category, quota, files, rows, cfg.campaign)
     _save(s, unit, verdict)
@@ -121,7 +121,7 @@ def _rows(s: Session, model: type, m: Message) -> list:
 
 def _file_row(m: Message, a: Attachment) -> rules.FileRow:
     return rules.FileRow(a.id, m.key, a.display_name, a.role, a.person, a.seq, a.sealed,
-                         a.facts.get("summary"), [FactFinding(**f) for f in a.facts.get("findings", [])])
+                         a.facts.get("summary"), [_fact(f) for f in a.findings])
 
 
 def _fact(f: Finding) -> FactFinding:

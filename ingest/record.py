@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from parsers import findings as F
 from parsers.facts import ExtractedFile, MessageFacts
+from parsers.facts import Finding as FactFinding
 from store.blobs import BlobStore
 from store.models import Attachment, Finding, Message
 
@@ -27,19 +27,27 @@ def record_facts(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts:
     s.execute(delete(Finding).where(Finding.message_id == msg.id))
     s.flush()
     for ordinal, f in enumerate(facts.files):
-        s.add(_attachment(msg, ordinal, f))
+        row = _attachment(msg, ordinal, f)
+        s.add(row)
+        s.flush()
+        for x in f.findings:
+            s.add(_finding(msg, x, "attachment", row.id))
         if not facts.classified:
             blobs.put("files", f.content)
     msg.duplicate_of_id = _earliest_copy(s, msg, facts)
-    findings = list(facts.findings) + [x for f in facts.files for x in f.findings]
+    findings = list(facts.findings)
     if msg.duplicate_of_id:
         original = s.get(Message, msg.duplicate_of_id)
         findings.append(F.make("duplicate_message", None, original=f"{original.id}（{original.key}）"))
-    for f in findings:
-        s.add(Finding(message_id=msg.id, scope="message", code=f.code, severity=f.severity,
-                      subject=f.subject, detail=f.detail))
+    for x in findings:
+        s.add(_finding(msg, x, "message", None))
     s.flush()
     dossier.after_message(s, cfg, blobs, msg, facts, previous_unit)
+
+
+def _finding(msg: Message, f: FactFinding, scope: str, attachment_id: int | None) -> Finding:
+    return Finding(message_id=msg.id, attachment_id=attachment_id, scope=scope, code=f.code, severity=f.severity,
+                   subject=f.subject, detail=f.detail)
 
 
 def _attachment(msg: Message, ordinal: int, f: ExtractedFile) -> Attachment:
@@ -52,8 +60,6 @@ def _attachment(msg: Message, ordinal: int, f: ExtractedFile) -> Attachment:
                             "rows": [{"name": r.name, **r.fields} for r in f.summary.rows]}
     if f.text:
         facts["text_excerpt"] = f.text[:2000]
-    if f.findings:
-        facts["findings"] = [asdict(x) for x in f.findings]
     return Attachment(
         message_id=msg.id, ordinal=ordinal, parent_ordinal=f.parent, display_name=f.display_name,
         sha256=f.sha256, size=f.size, detected_type=f.detected_type, role=f.role, role_reason=f.role_reason,

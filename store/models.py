@@ -131,6 +131,8 @@ class Attachment(Base):
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
     sealed: Mapped[bool | None] = mapped_column(Boolean)
     facts: Mapped[dict] = mapped_column(JSON, default=dict)  # photo info, summary rows, text excerpt
+    # this file's own findings (also listed under the message); superseded files stop counting
+    findings: Mapped[list[Finding]] = relationship(order_by="Finding.id", viewonly=True)
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 
@@ -143,6 +145,7 @@ class Finding(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), index=True)
     scope: Mapped[str] = mapped_column(String(20))  # message | attachment | candidate | unit
     code: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(10))
