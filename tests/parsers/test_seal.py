@@ -224,3 +224,29 @@ def test_palette_and_cmyk_pages_are_examined_too():
     stamp(page, seal_ink(300, ring=8), (900, 1540))
     assert find_seal(page.convert("CMYK"))
     assert find_seal(page.quantize(64))
+
+
+def electronic_seal_png(ink: Image.Image) -> bytes:
+    """An electronic seal as offices paste it: red ink on a transparent background."""
+    rgba = Image.new("RGBA", ink.size, (*RED, 0))
+    rgba.putalpha(ink)
+    buf = io.BytesIO()
+    rgba.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_an_electronic_seal_pasted_into_a_docx_report_counts_as_sealed_end_to_end():
+    from ingest.samples import clients, documents
+    from parsers.facts import ParserSettings
+    from parsers.message import parse_message
+
+    sealed = documents.report_docx("南岸区科协", electronic_seal_png(seal_ink(260, ring=9, spin=7)))
+    logo = Image.new("L", (260, 260), 0)
+    ImageDraw.Draw(logo).ellipse((0, 0, 259, 259), fill=255)  # a filled red round logo: not a seal
+    unsealed = documents.report_docx("南岸区科协", electronic_seal_png(logo))
+    for data, expected in ((sealed, True), (unsealed, False)):
+        raw = clients.build_message(sender="a@qq.com", sender_name="南岸区科协", to="834396688@qq.com",
+                                    subject="【南岸区】报告", body="", attachments=[("推荐工作情况报告.docx", data)])
+        [report] = parse_message(raw, ParserSettings()).files
+        assert (report.role, report.sealed) == ("report", expected)
+        assert ("report_unsealed" in [f.code for f in report.findings]) is not expected
