@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from imapclient.exceptions import IMAPClientError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -120,7 +121,11 @@ def _post_action(db: Database, source: ImapSource, uids: list[int]) -> None:
     """Applied only to committed records; remembered so a failure is retried on the next poll."""
     if not uids:
         return
-    source.post_action(uids)
+    try:
+        source.post_action(uids)
+    except IMAPClientError as exc:  # the server said no: the mail is recorded, so retry on the next poll
+        log.warning("%s: post-action on %d message(s) refused: %s", source.where, len(uids), exc)
+        return
     with db.session() as s:
         for msg in s.scalars(select(Message).filter_by(source=source.identity, folder=source.folder,
                                                         uidvalidity=source.uidvalidity)

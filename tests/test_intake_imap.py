@@ -285,3 +285,18 @@ def test_a_server_outage_mid_poll_loses_nothing_and_the_next_poll_resumes(tmp_pa
         assert all(b"$Ingested" in f for f in server.flags("INBOX").values())
     finally:
         server.stop()
+
+
+def test_a_refused_post_action_keeps_the_record_and_is_retried(dovecot, imap_config):
+    folder = imap_config.mailbox.folder
+    mailbox = imap_config.mailbox.model_copy(update={"mark_keyword": "", "move_to": "NoSuchFolder"})
+    dovecot.append(folder, plain_mail(1), dt.datetime(2021, 5, 24, tzinfo=SHANGHAI))
+    svc = open_service(imap_config.model_copy(update={"mailbox": mailbox}))
+    assert len(fetch_once(svc).recorded) == 1  # the server said NO to MOVE: no crash, nothing lost
+    [msg] = records(svc)
+    assert not msg.post_action_done and len(dovecot.uids(folder)) == 1
+    with dovecot.client() as c:
+        c.create_folder("NoSuchFolder")
+    assert fetch_once(svc).recorded == []
+    assert records(svc)[0].post_action_done and dovecot.uids(folder) == []
+    assert len(dovecot.uids("NoSuchFolder")) == 1
