@@ -25,7 +25,7 @@ if [ "$what" = test ]; then
     ${SUDO:-} mkdir -p /etc/postgresql-common/createcluster.d
     echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/no-main.conf
   fi
-  apt_install dovecot-core dovecot-imapd postgresql openssl
+  apt_install dovecot-core dovecot-imapd postgresql openssl procps
 fi
 
 PY=${PYTHON:-python3}
