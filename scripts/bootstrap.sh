@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-runtime}
 
+sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+
 apt_install() {  # install Debian packages that are missing (as root, or with sudo)
   local missing=()
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   echo "installing Debian packages: ${missing[*]}" >&2
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
     || { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
@@ -22,8 +23,8 @@ apt_install python3-venv libarchive13 unar
 if [ "$what" = test ]; then
   # keep the postgresql package from creating and starting a system cluster
   if ! dpkg -s postgresql >/dev/null 2>&1; then
-    ${SUDO:-} mkdir -p /etc/postgresql-common/createcluster.d
-    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/no-main.conf
+    $sudo mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/no-main.conf >/dev/null
   fi
   apt_install dovecot-core dovecot-imapd postgresql openssl procps
 fi
