@@ -25,6 +25,7 @@ from .summary import read_summary
 PHOTO_ROLES = ("id_photo", "life_photo")
 _UNREADABLE = {"corrupt": "已损坏", "encrypted": "设置了打开密码"}
 _TEXT_DOCUMENTS = {"pdf", "docx", "xlsx", "xls"}
+_RENDERED_PAGES = 3  # a seal sits on the first pages; later ones are not rendered
 
 
 def parse_message(raw: bytes, settings: ParserSettings) -> MessageFacts:
@@ -33,11 +34,10 @@ def parse_message(raw: bytes, settings: ParserSettings) -> MessageFacts:
     findings: list = []
     for n, part in enumerate(p for p in mime.parts if not p.signature_image):
         _add(files, _part_name(part, n), part.content, part.disposition == "inline", settings)
-    for f in files:
-        _read_inside(f, settings)
+    pictures = [_read_inside(f, settings) for f in files]  # each file is read once
     assign_roles(files, settings)
-    for f in files:
-        _check(f, settings)
+    for f, inside in zip(files, pictures, strict=True):
+        _check(f, settings, inside)
     links = find_cloud_links(mime.body_text, mime.body_html)
     if links:
         findings.append(_cloud_finding(links))
@@ -77,20 +77,24 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_inside(f: ExtractedFile, settings: ParserSettings) -> None:
-    """Text for documents, header facts for images: what roles and checks need."""
+def _read_inside(f: ExtractedFile, settings: ParserSettings) -> list[bytes]:
+    """Text for documents, header facts for images: what roles and checks need. Returns the pictures
+    inside a document (and its first pages rendered), kept only until a report's seal is looked for."""
     if is_image(f.detected_type):
         f.photo = inspect_photo(f.content, settings.max_image_pixels)
-    elif f.detected_type in _TEXT_DOCUMENTS or f.detected_type in {"doc", "wps", "et", "text"}:
-        doc = read_document(f.content, f.detected_type, render_pages=0)
+        return [f.content]
+    if f.detected_type in _TEXT_DOCUMENTS or f.detected_type in {"doc", "wps", "et", "text"}:
+        doc = read_document(f.content, f.detected_type, render_pages=_RENDERED_PAGES)
         f.text, f.problem = doc.text, doc.problem
         if f.detected_type in {"xlsx", "xls"}:
             table = read_summary(f.content, f.detected_type)
             if not isinstance(table, str):
                 f.summary = table
+        return doc.images
+    return []
 
 
-def _check(f: ExtractedFile, settings: ParserSettings) -> None:
+def _check(f: ExtractedFile, settings: ParserSettings, pictures: list[bytes]) -> None:
     marking = find_secrecy_marking(f.display_name) or (find_secrecy_marking(f.text) if f.text else None)
     if marking:
         f.findings.append(F.make("classified_marker", f.display_name, marking=marking))
@@ -107,7 +111,7 @@ def _check(f: ExtractedFile, settings: ParserSettings) -> None:
     elif f.problem in _UNREADABLE:
         f.findings.append(F.make("file_corrupt", f.display_name, reason=_UNREADABLE[f.problem]))
     elif f.role == "report":
-        _check_report(f)
+        _check_report(f, pictures)
 
 
 def _without_text(f: ExtractedFile) -> bool:
@@ -129,12 +133,8 @@ def _check_summary(f: ExtractedFile) -> None:
         f.findings.append(F.make("summary_unreadable", f.display_name, reason="不是Excel表格"))
 
 
-def _check_report(f: ExtractedFile) -> None:
-    if is_image(f.detected_type):
-        images = [f.content]
-    else:
-        images = read_document(f.content, f.detected_type, render_pages=3).images
-    f.sealed = seal_in_images(images) if images else False
+def _check_report(f: ExtractedFile, pictures: list[bytes]) -> None:
+    f.sealed = seal_in_images(pictures) if pictures else False
     if not f.sealed:
         f.findings.append(F.make("report_unsealed", f.display_name))
 
