@@ -26,7 +26,7 @@ from .unit_signals import identify
 def after_message(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts: MessageFacts,
                   previous_unit: int | None) -> None:
     tz = cfg.campaign.tz
-    msg.late = msg.internaldate > cfg.campaign.deadline
+    msg.late = msg.kind == "submission" and msg.internaldate > cfg.campaign.deadline
     if msg.late:
         _add(s, msg, F.make("late", None, received=_local(msg.internaldate, tz),
                             deadline=_local(cfg.campaign.deadline, tz)))
