@@ -268,3 +268,21 @@ def test_configured_units_aliases_and_sender_addresses_are_honoured(dovecot, ima
     assert (found["category"], found["quota"]) == ("society", 1)
     assert codes(found["findings"]) == ["quota_exceeded"]  # the report came in the second mail
     desk.svc.close()
+
+
+def test_the_whole_pipeline_runs_on_postgresql(dovecot, imap_config, pg_url):
+    cfg = imap_config.model_copy(update={"database": imap_config.database.model_copy(update={"url": pg_url})})
+    desk = Desk(dovecot, cfg)
+    first = materials("万州区科协", ["冯军"], seed=29)
+    desk.send(sender="wzkx@qq.com", subject="【万州区】推荐材料", attachments=first)
+    desk.send(BEFORE + dt.timedelta(hours=1), sender="wzkx@qq.com", subject="【万州区】补充",
+              attachments=[summary("万州区科协", [person("冯军", "男", "1975.01", "高级工程师"),
+                                                 person("韩梅", "女", "1988.02", "工程师")])])
+    status = desk.poll()
+    assert [m["unit"] for m in status["messages"]] == ["万州区", "万州区"]
+    unit = desk.unit("万州区")
+    assert (unit["status"], [c["name"] for c in unit["candidates"]]) == ("incomplete", ["冯军", "韩梅"])
+    assert codes(unit["findings"]) == ["missing_form", "missing_id_photo", "photo_count"]
+    list(reprocess(desk.svc, None))
+    assert desk.unit("万州区") == unit
+    desk.svc.close()
