@@ -15,15 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from parsers.facts import ArchiveLimits, ParserSettings
-
-
-class ConfigError(Exception):
-    """Raised with a list of human-readable lines; the CLI prints them and exits 2."""
-
-    def __init__(self, lines: list[str]):
-        super().__init__("\n".join(lines))
-        self.lines = lines
+from mailintake.common.errors import ConfigError
+from mailintake.parsers.facts import ArchiveLimits, ParserSettings
 
 
 class _Section(BaseModel):
@@ -135,6 +128,37 @@ class Campaign(_Section):
     archives: Archives = Archives()
     units: list[UnitOverride] = []
     previously_honoured: list[str] = []
+    # Words in a candidate's post that mark an ineligible role (active military, bureau-level
+    # officials); replaces the 2021 list when set.
+    ineligible_post_words: list[str] = [
+        "现役", "部队", "解放军", "武警", "军区", "军人",
+        "厅长", "副厅长", "司长", "副司长", "巡视员", "司局级", "厅局级", "厅级", "副市长", "市长",
+    ]
+    # The registry's data file: a file shipped in mailintake/ingest/data by bare name, or a path
+    # (relative to the config file). The lists below add to that file's lists of the same names.
+    registry_data: str = "chongqing_units.toml"
+    city_prefixes: list[str] = []
+    office_suffixes: list[str] = []
+    organisers: list[str] = []
+    sentence_leads: list[str] = []
+    noise_words: list[str] = []
+    organisation_words: list[str] = []
+    society_words: list[str] = []
+
+    @field_validator("ineligible_post_words", "city_prefixes", "office_suffixes", "organisers", "sentence_leads",
+                     "noise_words", "organisation_words", "society_words")
+    @classmethod
+    def _no_blank_words(cls, value: list[str]) -> list[str]:
+        if any(not w.strip() for w in value):
+            raise ValueError("must not contain an empty word (it would match every name)")
+        return value
+
+    @field_validator("registry_data")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a data file, e.g. \"chongqing_units.toml\"")
+        return value
 
     @field_validator("deadline", mode="before")
     @classmethod
