@@ -37,9 +37,9 @@ BUDGET_FACTOR, BUDGET_FIXED = 4, 150 * MiB
 
 def build(path: Path) -> tuple[int, int]:
     """Write the message; return (photo count, decoded attachment bytes)."""
-    from ingest.samples import documents, images
-    from ingest.samples.clients import build_message
-    from ingest.samples.mailbox import person
+    from mailintake.ingest.samples import documents, images
+    from mailintake.ingest.samples.clients import build_message
+    from mailintake.ingest.samples.mailbox import person
 
     attachments, total, seed = [], 0, 0
     while total < PHOTO_BYTES:
@@ -123,8 +123,8 @@ def status(field: str) -> int:
 
 
 def child(path: Path, trace: bool) -> None:
-    from parsers.facts import ParserSettings
-    from parsers.message import parse_message
+    from mailintake.ingest.config import from_dict
+    from mailintake.parsers.message import parse_message
 
     report = {"rss_after_imports": status("VmRSS")}
     raw = path.read_bytes()
@@ -132,7 +132,7 @@ def child(path: Path, trace: bool) -> None:
     if trace:
         report |= traced(raw)
     t0 = time.perf_counter()
-    facts = parse_message(raw, ParserSettings())
+    facts = parse_message(raw, from_dict({"mailbox": {"host": "h"}}).parser_settings())
     report["wall_s"] = time.perf_counter() - t0
     report |= {"rss_after_parse": status("VmRSS"), "vm_hwm": status("VmHWM"), "files": len(facts.files),
                "findings": sum(len(f.findings) for f in facts.files) + len(facts.findings),
@@ -146,9 +146,9 @@ def traced(raw: bytes) -> dict:
     import threading
     import tracemalloc
 
-    from parsers.facts import ParserSettings
-    from parsers.message import parse_message
-    from parsers.mime import parse_mime
+    from mailintake.ingest.config import from_dict
+    from mailintake.parsers.message import parse_message
+    from mailintake.parsers.mime import parse_mime
 
     tracemalloc.start(8)
     mime = parse_mime(raw)
@@ -166,7 +166,7 @@ def traced(raw: bytes) -> dict:
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    parse_message(raw, ParserSettings())
+    parse_message(raw, from_dict({"mailbox": {"host": "h"}}).parser_settings())
     done.set()
     sampler.join()
     peak = tracemalloc.get_traced_memory()[1]

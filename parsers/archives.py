@@ -47,15 +47,13 @@ import py7zr
 from py7zr.exceptions import UnsupportedCompressionMethodError
 from py7zr.io import Py7zIO, WriterFactory
 
-from . import findings
-from .facts import ArchiveLimits, Finding
-from .filetypes import detect_type, is_archive
+from mailintake.common import findings
+from mailintake.parsers.facts import ArchiveLimits, Finding
+from mailintake.parsers.filetypes import detect_type, is_archive
 
-ENCRYPTED = "压缩包已加密，请去掉密码后重新发送"
-CORRUPT = "压缩包已损坏或不完整"
-UNSUPPORTED_METHOD = "使用了不支持的压缩方式，请改用zip格式（标准压缩）重新打包"
-RAR_UNREADABLE = "无法读取该RAR压缩包，请改用zip格式"
-NOT_AN_ARCHIVE = "不是支持的压缩格式（zip、rar、7z）"
+# reason codes (the words are in `common.findings.REASONS`)
+ENCRYPTED, CORRUPT, UNSUPPORTED_METHOD = "archive_encrypted", "archive_corrupt", "archive_method"
+RAR_UNREADABLE, NOT_AN_ARCHIVE = "rar_unreadable", "not_an_archive"
 
 _CHUNK = 64 * 1024
 _RATIO_FLOOR = 1024 * 1024  # ratios only matter for entries bigger than this (declared)
@@ -106,7 +104,7 @@ def open_archive(data: bytes, kind: str, name: str, limits: ArchiveLimits) -> Ar
             raise _Refused("archive_unreadable", NOT_AN_ARCHIVE)
         return ArchiveResult(reader(data, limits))
     except _Refused as refused:
-        return ArchiveResult(finding=findings.make(refused.code, name, reason=refused.reason))
+        return ArchiveResult(finding=findings.make(refused.code, name, reason=refused.reason, **refused.params))
     except (NotImplementedError, UnsupportedCompressionMethodError):  # e.g. zip Deflate64, 7z BCJ2
         return ArchiveResult(finding=findings.make("archive_unreadable", name, reason=UNSUPPORTED_METHOD))
     except Exception:  # every library has its own ways of failing on damaged bytes
@@ -155,13 +153,13 @@ def _expand_into(
 
 
 class _Refused(Exception):
-    def __init__(self, code: str, reason: str):
+    def __init__(self, code: str, reason: str, **params: findings.Param):
         super().__init__(reason)
-        self.code, self.reason = code, reason
+        self.code, self.reason, self.params = code, reason, params
 
 
-def _unsafe(reason: str) -> _Refused:
-    return _Refused("archive_unsafe", reason)
+def _unsafe(reason: str, **params: findings.Param) -> _Refused:
+    return _Refused("archive_unsafe", reason, **params)
 
 
 @dataclass(frozen=True)
@@ -178,13 +176,12 @@ class _Entry:
 def _vet(entries: list[_Entry], limits: ArchiveLimits, archive_size: int) -> list[tuple[str, _Entry]]:
     """The (clean path, entry) pairs worth reading, or _Refused for the whole archive."""
     if len(entries) > limits.max_entries:
-        raise _unsafe(f"文件数超过{limits.max_entries}个")
+        raise _unsafe("too_many_entries", limit=limits.max_entries)
     for entry in entries:
         _vet_entry(entry, limits, archive_size)
     total = sum(e.size or 0 for e in entries)
     if total > limits.max_total_bytes:
-        human = findings.human_size
-        raise _unsafe(f"解压后共{human(total)}，超过上限{human(limits.max_total_bytes)}")
+        raise _unsafe("declared_too_large", total=total, limit=limits.max_total_bytes)
     if any(e.encrypted for e in entries):
         raise _Refused("archive_unreadable", ENCRYPTED)
     wanted = ((_clean(e.name), e) for e in entries if not e.is_dir)
@@ -194,18 +191,18 @@ def _vet(entries: list[_Entry], limits: ArchiveLimits, archive_size: int) -> lis
 def _vet_entry(entry: _Entry, limits: ArchiveLimits, archive_size: int) -> None:
     path = entry.name.replace("\\", "/")
     if path.startswith("/") or _DRIVE.match(path):
-        raise _unsafe(f"含有绝对路径“{entry.name}”")
+        raise _unsafe("absolute_path", entry=entry.name)
     if ".." in path.split("/"):
-        raise _unsafe(f"含有指向上级目录的路径“{entry.name}”")
+        raise _unsafe("parent_path", entry=entry.name)
     if entry.is_link:
-        raise _unsafe(f"含有链接文件“{entry.name}”")
+        raise _unsafe("link_entry", entry=entry.name)
     size = entry.size or 0
     if size > _RATIO_FLOOR:
         # Without a per-entry compressed size, the whole archive bounds it from above.
         packed = entry.packed if entry.packed is not None else archive_size
         ratio = size / max(packed, 1)
         if ratio > limits.max_ratio:
-            raise _unsafe(f"文件“{entry.name}”的压缩比高达{ratio:.0f}倍")
+            raise _unsafe("ratio", entry=entry.name, ratio=round(ratio, 1))
 
 
 def _clean(name: str) -> str:
@@ -227,7 +224,7 @@ class _Budget:
     def charge(self, n: int) -> None:
         self.used += n
         if self.used > self.cap:
-            raise _unsafe(f"实际解压数据超过上限{findings.human_size(self.cap)}")
+            raise _unsafe("unpacked_too_large", limit=self.cap)
 
     def take(self, chunks: Iterable[bytes]) -> bytes:
         parts = []

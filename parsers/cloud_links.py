@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from html import unescape
 from urllib.parse import urlsplit
 
-from .facts import CloudLink
+from mailintake.parsers.facts import CloudLink
 
 # Scheme optional: Chinese mails often paste "pan.baidu.com/s/1xYz 提取码：abcd". Not after "@" (addresses).
 _URL = re.compile(

@@ -8,38 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mailintake.common.findings import Finding
+
+__all__ = ["Finding"]  # re-exported: the facts carry findings
+
 ROLES = ("report", "form", "summary", "id_photo", "life_photo", "archive", "other")
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One problem found, in words a submitter understands (`detail` is Chinese)."""
-
-    code: str
-    severity: str  # "error" | "warning"
-    subject: str | None
-    detail: str
-
-
-@dataclass(frozen=True)
 class ArchiveLimits:
-    max_total_bytes: int = 512 * 1024 * 1024
-    max_ratio: float = 200.0
-    max_entries: int = 2000
-    max_depth: int = 2
+    max_total_bytes: int
+    max_ratio: float
+    max_entries: int
+    max_depth: int
 
 
 @dataclass(frozen=True)
 class ParserSettings:
-    """Campaign-dependent knobs the parsers need; built from the config by `ingest.config`."""
+    """Campaign-dependent knobs the parsers need. No defaults here: `Config.parser_settings()` is their
+    one source, so a configured limit reaches every parser that applies it."""
 
-    photo_min_bytes: dict[str, int] = field(
-        default_factory=lambda: {"id_photo": 2_097_152, "life_photo": 2_097_152}
-    )
-    id_ratio_min: float = 0.66
-    id_ratio_max: float = 0.80
-    max_image_pixels: int = 120_000_000
-    archives: ArchiveLimits = field(default_factory=ArchiveLimits)
+    photo_min_bytes: dict[str, int]  # role -> minimum size in bytes
+    id_ratio_min: float
+    id_ratio_max: float
+    max_image_pixels: int
+    archives: ArchiveLimits
 
 
 @dataclass

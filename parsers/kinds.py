@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .mime import MimeMessage
+from mailintake.parsers.mime import MimeMessage
 
 _DAEMONS = frozenset({"mailer-daemon", "postmaster", "mail-daemon"})
 _AUTO_FLAGS = ("x-autoreply", "x-autorespond", "x-qq-auto-reply")

@@ -7,23 +7,23 @@ from __future__ import annotations
 
 import hashlib
 
-from . import findings as F
-from .archives import expand
-from .cloud_links import find_cloud_links
-from .documents import read_document
-from .facts import ExtractedFile, MessageFacts, ParserSettings
-from .filetypes import detect_type, is_archive, is_image
-from .kinds import classify_kind
-from .mime import MimePart, parse_mime
-from .photo_names import looks_like_id_photo_name
-from .photos import inspect_photo, photo_findings
-from .roles import assign_roles
-from .seal import seal_in_images
-from .secrecy import find_secrecy_marking
-from .summary import read_summary
+from mailintake.common import findings as F
+from mailintake.parsers.archives import expand
+from mailintake.parsers.cloud_links import find_cloud_links
+from mailintake.parsers.documents import read_document
+from mailintake.parsers.facts import CloudLink, ExtractedFile, MessageFacts, ParserSettings
+from mailintake.parsers.filetypes import detect_type, is_archive, is_image
+from mailintake.parsers.kinds import classify_kind
+from mailintake.parsers.mime import MimePart, parse_mime
+from mailintake.parsers.photo_names import looks_like_id_photo_name
+from mailintake.parsers.photos import inspect_photo, photo_findings
+from mailintake.parsers.roles import assign_roles
+from mailintake.parsers.seal import seal_in_images
+from mailintake.parsers.secrecy import find_secrecy_marking
+from mailintake.parsers.summary import NOT_EXCEL, read_summary
 
 PHOTO_ROLES = ("id_photo", "life_photo")
-_UNREADABLE = {"corrupt": "已损坏", "encrypted": "设置了打开密码"}
+_UNREADABLE = {"corrupt": "document_corrupt", "encrypted": "document_encrypted"}  # problem -> reason code
 _TEXT_DOCUMENTS = {"pdf", "docx", "xlsx", "xls"}
 _RENDERED_PAGES = 3  # a seal sits on the first pages; later ones are not rendered
 
@@ -111,7 +111,7 @@ def _check(f: ExtractedFile, settings: ParserSettings, pictures: list[bytes]) ->
     elif f.problem in _UNREADABLE:
         f.findings.append(F.make("file_corrupt", f.display_name, reason=_UNREADABLE[f.problem]))
     elif f.role == "report":
-        _check_report(f, pictures)
+        _check_report(f, pictures, settings)
 
 
 def _without_text(f: ExtractedFile) -> bool:
@@ -130,17 +130,16 @@ def _check_summary(f: ExtractedFile) -> None:
         reason = read_summary(f.content, f.detected_type)
         f.findings.append(F.make("summary_unreadable", f.display_name, reason=reason))
     else:
-        f.findings.append(F.make("summary_unreadable", f.display_name, reason="不是Excel表格"))
+        f.findings.append(F.make("summary_unreadable", f.display_name, reason=NOT_EXCEL))
 
 
-def _check_report(f: ExtractedFile, pictures: list[bytes]) -> None:
-    f.sealed = seal_in_images(pictures) if pictures else False
+def _check_report(f: ExtractedFile, pictures: list[bytes], settings: ParserSettings) -> None:
+    f.sealed = seal_in_images(pictures, settings.max_image_pixels) if pictures else False
     if not f.sealed:
         f.findings.append(F.make("report_unsealed", f.display_name))
 
 
-def _cloud_finding(links: list) -> object:
-    hosts = "、".join(dict.fromkeys(link.host for link in links))
-    expiries = [f"{link.host}链接有效期：{link.expires}" for link in links if link.expires]
-    expiry = ("；".join(expiries) + "。") if expiries else ""
-    return F.make("cloud_attachment", None, hosts=hosts, expiry=expiry)
+def _cloud_finding(links: list[CloudLink]) -> F.Finding:
+    hosts = list(dict.fromkeys(link.host for link in links))
+    expiries = [[link.host, link.expires] for link in links if link.expires]
+    return F.make("cloud_attachment", None, hosts=hosts, expiries=expiries)

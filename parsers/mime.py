@@ -20,7 +20,15 @@ from email.policy import compat32
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
-from .filenames import decode_bytes, decode_filename, decode_words, header_param, header_text, raw_header, unfold
+from mailintake.parsers.filenames import (
+    decode_bytes,
+    decode_filename,
+    decode_words,
+    header_param,
+    header_text,
+    raw_header,
+    unfold,
+)
 
 SIGNATURE_MAX_BYTES = 300 * 1024
 MAX_DEPTH = 40  # deeper nesting is hostile; the parts below it are reported, not read

@@ -13,9 +13,9 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from . import findings
-from .facts import Finding, ParserSettings, PhotoInfo
-from .photo_names import looks_like_id_photo_name
+from mailintake.common import findings
+from mailintake.parsers.facts import Finding, ParserSettings, PhotoInfo
+from mailintake.parsers.photo_names import looks_like_id_photo_name
 
 # Phones often write MPO (a JPEG with a multi-picture index); it is a .jpg in every viewer.
 JPEG_FORMATS = frozenset({"JPEG", "MPO"})
@@ -39,7 +39,6 @@ _MAGIC = (
     (b"MM\x00*", "TIFF"),
 )
 _HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
-_DEFAULTS = ParserSettings()
 
 
 def inspect_photo(data: bytes, max_pixels: int) -> PhotoInfo:
@@ -138,44 +137,38 @@ def photo_findings(name: str, size: int, info: PhotoInfo, role: str, settings: P
         found.append(findings.make("photo_not_jpeg", name, actual=info.format))
     minimum = settings.photo_min_bytes.get(role)
     if minimum and size < minimum:
-        shown, wanted = _sizes(size, minimum)
-        found.append(findings.make("photo_too_small", name, size=shown, minimum=wanted))
+        found.append(findings.make("photo_too_small", name, size=size, minimum=minimum))
     if info.problem is not None:
         found.append(findings.make("photo_corrupt", name))
     elif role == "id_photo" and info.width and info.height:
-        reason = _id_format_problem(info, settings.id_ratio_min, settings.id_ratio_max)
-        if reason:
-            ratio = f"{settings.id_ratio_min:.2f}–{settings.id_ratio_max:.2f}"
-            found.append(findings.make("id_photo_format", name, reason=reason, ratio=ratio))
+        problems = _id_format_problems(info, settings.id_ratio_min, settings.id_ratio_max)
+        if problems:
+            found.append(findings.make(
+                "id_photo_format", name, problems=problems, width=info.width, height=info.height,
+                ratio=info.width / info.height, ratio_min=settings.id_ratio_min,
+                ratio_max=settings.id_ratio_max))
     return found
 
 
-def _sizes(size: int, minimum: int) -> tuple[str, str]:
-    """Explorer-style sizes; when both round to the same text, show bytes so the gap is visible."""
-    shown, wanted = findings.human_size(size), findings.human_size(minimum)
-    if shown == wanted:
-        return f"{shown}（{size:,} 字节）", f"{wanted}（{minimum:,} 字节）"
-    return shown, wanted
-
-
-def _id_format_problem(info: PhotoInfo, ratio_min: float, ratio_max: float) -> str:
+def _id_format_problems(info: PhotoInfo, ratio_min: float, ratio_max: float) -> list[str]:
+    """Problem codes (landscape | square | ratio, then greyscale); `common.findings` words them."""
     w, h = info.width, info.height
-    reasons = []
+    problems = []
     if w > h:
-        reasons.append(f"为横版照片（{w}×{h}）")
+        problems.append("landscape")
     elif w == h:
-        reasons.append(f"为方形照片（{w}×{h}）")
+        problems.append("square")
     elif not ratio_min <= w / h <= ratio_max:
-        reasons.append(f"宽高比为{w / h:.2f}（{w}×{h}）")
+        problems.append("ratio")
     if not info.colour:
-        reasons.append("为黑白照片")
-    return "且".join(reasons)
+        problems.append("greyscale")
+    return problems
 
 
 def choose_id_photo(
     candidates: list[tuple[int, PhotoInfo, int | None, str]],
-    ratio_min: float = _DEFAULTS.id_ratio_min,
-    ratio_max: float = _DEFAULTS.id_ratio_max,
+    ratio_min: float,
+    ratio_max: float,
 ) -> int | None:
     """Index of one person's ID photo among (index, info, seq, filename): a 证件照-style name first,
     else a portrait of ID proportions on a plain backdrop (lowest seq), else seq 1, else None.

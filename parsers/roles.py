@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from .facts import ExtractedFile, ParserSettings
-from .filetypes import is_archive, is_image
-from .photo_names import looks_like_id_photo_name, parse_photo_name, person_from_name
-from .photos import choose_id_photo
+from mailintake.parsers.facts import ExtractedFile, ParserSettings
+from mailintake.parsers.filetypes import is_archive, is_image
+from mailintake.parsers.photo_names import looks_like_id_photo_name, parse_photo_name, person_from_name
+from mailintake.parsers.photos import choose_id_photo
 
 # (role, filename/title keywords, reason) — checked in this order; 汇总表 before 推荐表 because
 # "推荐人选汇总表" contains neither 推荐表 nor 报告, but "推荐表汇总" must still be a summary.

@@ -18,17 +18,14 @@ from collections.abc import Iterable
 import numpy as np
 from PIL import Image
 
-from .facts import ParserSettings
-
 _WORK_SIDE = 1000  # pages are examined at about this long side
 _GRID_SIDE = 300  # components are found on a grid of about this long side
 _DILATE = 2  # grid cells; bridges gaps of ~4 cells between arcs and glyphs
 _MIN_DIAMETER = 0.07  # of the page's long side: a 4 cm seal on A4 is ~0.135, letterhead logos smaller
 _BINS = 72  # directions around a candidate's centre
-_DEFAULT_MAX_PIXELS = ParserSettings().max_image_pixels
 
 
-def seal_in_images(images: Iterable[bytes], max_pixels: int = _DEFAULT_MAX_PIXELS) -> bool:
+def seal_in_images(images: Iterable[bytes], max_pixels: int) -> bool:
     """True when any of the encoded images shows a red round seal. Each is decoded at reduced size
     (JPEG draft) after a header pixel check; undecodable or oversized images count as no seal."""
     return any(_seal_in_bytes(data, max_pixels) for data in images)

@@ -10,12 +10,11 @@ import datetime as dt
 import re
 import unicodedata
 
-from .documents import cell_text, sheet_rows
-from .facts import SummaryRow, SummaryTable
+from mailintake.parsers.documents import cell_text, sheet_rows
+from mailintake.parsers.facts import SummaryRow, SummaryTable
 
-CORRUPT = "文件已损坏"
-NO_HEADER = "未找到表头（序号、姓名…）"
-NOT_EXCEL = "不是Excel表格"
+# reason codes (the words are in `common.findings.REASONS`)
+CORRUPT, NO_HEADER, NOT_EXCEL = "summary_corrupt", "summary_no_header", "not_excel"
 
 HEADER_SCAN_ROWS = 20
 MAX_CANDIDATE_ROWS = 300

@@ -6,6 +6,7 @@ hand with `raw_zip`; the RAR samples come from rarfile's test suite (tests/fixtu
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import shutil
@@ -21,10 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers.archives import CORRUPT, ENCRYPTED, RAR_UNREADABLE, UNSUPPORTED_METHOD, expand, open_archive
-from parsers.facts import ArchiveLimits
+from mailintake.common.findings import REASONS
+from mailintake.parsers.archives import CORRUPT, ENCRYPTED, RAR_UNREADABLE, UNSUPPORTED_METHOD, expand, open_archive
+from mailintake.parsers.facts import ArchiveLimits
+from testkit.config import default_settings
 
-LIMITS = ArchiveLimits()
+LIMITS = default_settings().archives
 RAR = Path(__file__).parent.parent / "fixtures" / "rar"
 needs_unar = pytest.mark.skipif(shutil.which("unar") is None, reason="Debian package unar not installed")
 
@@ -195,7 +198,7 @@ def test_expand_stops_at_the_depth_limit():
     level3 = make_zip({"a.txt": b"deep"})
     level2 = make_zip({"level3.zip": level3})
     top = make_zip({"level2.zip": level2})
-    result = expand(top, "zip", "top.zip", ArchiveLimits(max_depth=2))
+    result = expand(top, "zip", "top.zip", dataclasses.replace(LIMITS, max_depth=2))
     assert [f.display_name for f in result.files] == ["top.zip/level2.zip", "top.zip/level2.zip/level3.zip"]
     assert [(f.code, f.subject) for f in result.findings] == [
         ("nested_too_deep", "top.zip/level2.zip/level3.zip")
@@ -205,7 +208,7 @@ def test_expand_stops_at_the_depth_limit():
 def test_nested_archives_share_one_byte_budget():
     inner = make_zip({"noise.bin": os.urandom(400_000)})
     top = make_zip({"a.zip": inner, "b.zip": inner})
-    result = expand(top, "zip", "top.zip", ArchiveLimits(max_total_bytes=1_500_000))
+    result = expand(top, "zip", "top.zip", dataclasses.replace(LIMITS, max_total_bytes=1_500_000))
     names = [f.display_name for f in result.files]
     assert names == ["top.zip/a.zip", "top.zip/a.zip/noise.bin", "top.zip/b.zip"]
     assert [(f.code, f.subject) for f in result.findings] == [("archive_unsafe", "top.zip/b.zip")]
@@ -222,7 +225,7 @@ def test_7z_with_chinese_names():
 @pytest.mark.parametrize("header_encryption", [False, True])
 def test_password_protected_7z_is_reported_as_encrypted(header_encryption):
     data = make_7z({"张三1.jpg": b"photo"}, password="123456", header_encryption=header_encryption)
-    assert ENCRYPTED in refused(data, "7z", code="archive_unreadable")
+    assert REASONS[ENCRYPTED] in refused(data, "7z", code="archive_unreadable")
 
 
 def test_7z_symlink_is_refused(tmp_path):
@@ -274,7 +277,7 @@ def test_rar_archives_are_read(fixture, expected):
 @needs_unar
 @pytest.mark.parametrize("fixture", ["rar3-comment-psw.rar", "rar5-psw.rar", "rar5-hpsw.rar"])
 def test_password_protected_rar_is_reported_as_encrypted(fixture):
-    assert ENCRYPTED in refused((RAR / fixture).read_bytes(), "rar", code="archive_unreadable")
+    assert REASONS[ENCRYPTED] in refused((RAR / fixture).read_bytes(), "rar", code="archive_unreadable")
 
 
 def test_rar_with_symlinks_is_refused():
@@ -284,8 +287,8 @@ def test_rar_with_symlinks_is_refused():
 @pytest.mark.parametrize("signature", [b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00"])
 def test_a_rar_no_tool_can_read_asks_for_zip(signature):
     data = signature + bytes(range(256)) * 2
-    assert RAR_UNREADABLE in refused(data, "rar", code="archive_unreadable")
-    assert "请改用zip格式" in RAR_UNREADABLE
+    assert REASONS[RAR_UNREADABLE] in refused(data, "rar", code="archive_unreadable")
+    assert "请改用zip格式" in REASONS[RAR_UNREADABLE]
 
 
 @pytest.mark.parametrize("fixture", ["seektest.rar", "rar5-crc.rar", "rar3-subdirs.rar"])
@@ -342,7 +345,7 @@ def test_a_one_gigabyte_zip_bomb_is_not_expanded():
     data = raw_zip(RawEntry(b"zeros.bin", b"", stream=stream, declared_size=1 << 30, crc=0))
     assert len(data) < 1_100_000
     assert "压缩比高达1011倍" in refused(data)
-    assert "上限" in refused(data, limits=ArchiveLimits(max_ratio=float("inf")))
+    assert "上限" in refused(data, limits=dataclasses.replace(LIMITS, max_ratio=float("inf")))
 
 
 def test_an_extreme_compression_ratio_is_refused_even_under_the_size_cap():
@@ -351,19 +354,19 @@ def test_an_extreme_compression_ratio_is_refused_even_under_the_size_cap():
 
 def test_too_many_entries_are_refused():
     files = {f"{i}.txt": b"x" for i in range(30)}
-    assert "文件数" in refused(make_zip(files), limits=ArchiveLimits(max_entries=20))
+    assert "文件数" in refused(make_zip(files), limits=dataclasses.replace(LIMITS, max_entries=20))
 
 
 def test_a_zip_that_understates_its_sizes_yields_nothing():
     """The directory claims 1,000 bytes, the data inflates to 4 MiB: never returned, never a crash."""
     data = raw_zip(RawEntry(b"liar.bin", bytes(4 << 20), deflate=True, declared_size=1000))
-    result = open_archive(data, "zip", "liar.zip", ArchiveLimits(max_total_bytes=1 << 20))
+    result = open_archive(data, "zip", "liar.zip", dataclasses.replace(LIMITS, max_total_bytes=1 << 20))
     assert result.members == [] and result.finding is not None
 
 
 def test_declared_sizes_over_the_cap_are_refused():
     data = make_zip({"a.bin": os.urandom(300_000), "b.bin": os.urandom(300_000)})
-    assert "上限" in refused(data, limits=ArchiveLimits(max_total_bytes=500_000))
+    assert "上限" in refused(data, limits=dataclasses.replace(LIMITS, max_total_bytes=500_000))
 
 
 # --- encrypted and damaged -------------------------------------------------------------------------
@@ -372,23 +375,23 @@ def test_declared_sizes_over_the_cap_are_refused():
 def test_password_protected_zip_is_reported_as_encrypted():
     data = raw_zip(RawEntry("张三1.jpg".encode("gbk"), b"\x93\x11ciphertext", flags=0x1))
     detail = refused(data, code="archive_unreadable")
-    assert ENCRYPTED in detail and "压缩包已加密" in detail
+    assert REASONS[ENCRYPTED] in detail and "压缩包已加密" in detail
 
 
 @pytest.mark.parametrize("kind", ["zip", "7z"])
 def test_truncated_archives_are_reported_as_damaged(kind):
     data = make_zip({"a.txt": os.urandom(5000)}) if kind == "zip" else make_7z({"a.txt": os.urandom(5000)})
-    assert CORRUPT in refused(data[: len(data) // 2], kind, code="archive_unreadable")
-    assert "压缩包已损坏" in CORRUPT
+    assert REASONS[CORRUPT] in refused(data[: len(data) // 2], kind, code="archive_unreadable")
+    assert "压缩包已损坏" in REASONS[CORRUPT]
 
 
 def test_a_zip_with_a_bad_checksum_is_reported_as_damaged():
-    assert CORRUPT in refused(raw_zip(RawEntry(b"a.txt", b"hello", crc=1234)), code="archive_unreadable")
+    assert REASONS[CORRUPT] in refused(raw_zip(RawEntry(b"a.txt", b"hello", crc=1234)), code="archive_unreadable")
 
 
 def test_a_compression_method_python_lacks_asks_for_a_standard_zip():
     """Some Windows tools write Deflate64 (method 9), which zipfile cannot inflate."""
-    assert UNSUPPORTED_METHOD in refused(raw_zip(RawEntry(b"big.pdf", method=9)), code="archive_unreadable")
+    assert REASONS[UNSUPPORTED_METHOD] in refused(raw_zip(RawEntry(b"big.pdf", method=9)), code="archive_unreadable")
 
 
 def test_an_unsupported_kind_is_a_finding():

@@ -14,8 +14,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from ingest.samples import documents as samples
-from parsers.documents import (
+from mailintake.ingest.samples import documents as samples
+from mailintake.parsers.documents import (
     CORRUPT,
     ENCRYPTED,
     LEGACY,
@@ -25,7 +25,7 @@ from parsers.documents import (
     DocumentContent,
     read_document,
 )
-from parsers.secrecy import find_secrecy_marking
+from mailintake.parsers.secrecy import find_secrecy_marking
 
 UNIT = "沙坪坝区科协"
 ROWS = [{"name": "张三", "gender": "男", "birth": "1978.05", "post": "重庆大学教授"},

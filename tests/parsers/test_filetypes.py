@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from reportlab.pdfgen import canvas
 
-from parsers.filetypes import detect_type, is_archive, is_image
+from mailintake.parsers.filetypes import detect_type, is_archive, is_image
 
 RAR_FIXTURES = Path(__file__).parent.parent / "fixtures" / "rar"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.samples.clients import build_auto_reply, build_bounce, build_message
-from parsers.cloud_links import find_cloud_links
-from parsers.kinds import classify_kind
-from parsers.mime import parse_mime
+from mailintake.ingest.samples.clients import build_auto_reply, build_bounce, build_message
+from mailintake.parsers.cloud_links import find_cloud_links
+from mailintake.parsers.kinds import classify_kind
+from mailintake.parsers.mime import parse_mime
 
 QQ_LARGE = """从QQ邮箱发来的超大附件
 

@@ -8,6 +8,7 @@ All messages are real bytes from the sample generators the demo uses; the 2 MiB 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zipfile
@@ -18,18 +19,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ingest.samples import documents, images
-from ingest.samples.clients import CLIENTS, build_auto_reply, build_bounce, build_html_with_logo, build_message
-from ingest.samples.mailbox import candidate_files, person, sealed_report, summary
-from ingest.samples.zips import gbk_zip
-from parsers.archives import CORRUPT, ENCRYPTED
-from parsers.facts import ROLES, ExtractedFile, MessageFacts, ParserSettings
-from parsers.message import parse_message
+from mailintake.common.findings import REASONS
+from mailintake.ingest.samples import documents, images
+from mailintake.ingest.samples.clients import (
+    CLIENTS,
+    build_auto_reply,
+    build_bounce,
+    build_html_with_logo,
+    build_message,
+)
+from mailintake.ingest.samples.mailbox import candidate_files, person, sealed_report, summary
+from mailintake.ingest.samples.zips import gbk_zip
+from mailintake.parsers.archives import CORRUPT, ENCRYPTED
+from mailintake.parsers.facts import ROLES, ExtractedFile, MessageFacts, ParserSettings
+from mailintake.parsers.message import parse_message
+from testkit.config import default_settings
 
 UNIT = "沙坪坝区科协"
 SUBJECT = "【沙坪坝区】2021年重庆市最美科技工作者推荐材料"
-DEFAULTS = ParserSettings()
-NO_SIZE_RULE = ParserSettings(photo_min_bytes={})  # for cases about roles, built from small photos
+DEFAULTS = default_settings()
+NO_SIZE_RULE = dataclasses.replace(DEFAULTS, photo_min_bytes={})  # for cases about roles, built from small photos
 QQ_LARGE_ATTACHMENT = (
     "从QQ邮箱发来的超大附件\n\n沙坪坝区推荐材料.zip (1.2G, 2021年6月20日 10:00 到期)\n"
     "进入下载页面：https://mail.qq.com/cgi-bin/ftnExs_download?k=2b6630&t=exs_ftn_download\n"
@@ -243,8 +252,8 @@ def test_damaged_files_do_not_stop_the_rest_of_the_mail_being_read():
 
 def test_damaged_archives_say_why_they_could_not_be_opened():
     files = by_name(damaged_mail())
-    assert CORRUPT in files["照片.zip"].findings[0].detail
-    assert ENCRYPTED in files["加密材料.zip"].findings[0].detail
+    assert REASONS[CORRUPT] in files["照片.zip"].findings[0].detail
+    assert REASONS[ENCRYPTED] in files["加密材料.zip"].findings[0].detail
 
 
 def test_reports_record_whether_a_seal_was_found():

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ingest.samples.clients import CLIENTS, build_html_with_logo, build_message
-from parsers.filenames import decode_filename
-from parsers.mime import parse_mime
+from mailintake.ingest.samples.clients import CLIENTS, build_html_with_logo, build_message
+from mailintake.parsers.filenames import decode_filename
+from mailintake.parsers.mime import parse_mime
 
 LONG_NAME = "重庆市沙坪坝区2021年度最美科技工作者推荐工作情况报告（加盖公章扫描件）终稿.pdf"
 NAMES = ["张三1.jpg", "推荐工作情况报告.pdf", "朱镕基.jpg", LONG_NAME]

@@ -3,6 +3,7 @@ names 姓名+序号, and which of a person's photos is the ID photo."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zlib
@@ -10,13 +11,15 @@ import zlib
 import pytest
 from PIL import Image
 
-from ingest.samples import images
-from parsers.facts import ParserSettings, PhotoInfo
-from parsers.photo_names import looks_like_id_photo_name, parse_photo_name, person_from_name
-from parsers.photos import choose_id_photo, inspect_photo, photo_findings
+from mailintake.ingest.samples import images
+from mailintake.parsers.facts import PhotoInfo
+from mailintake.parsers.photo_names import looks_like_id_photo_name, parse_photo_name, person_from_name
+from mailintake.parsers.photos import choose_id_photo, inspect_photo, photo_findings
+from testkit.config import default_settings
 
-SETTINGS = ParserSettings()
+SETTINGS = default_settings()
 MAX_PIXELS = SETTINGS.max_image_pixels
+RATIO_MIN, RATIO_MAX = SETTINGS.id_ratio_min, SETTINGS.id_ratio_max
 MIB = 1024 * 1024
 
 
@@ -146,7 +149,7 @@ def test_a_size_that_rounds_to_the_minimum_is_shown_in_bytes():
 
 def test_the_minimum_size_is_per_role_and_configurable():
     info = PhotoInfo(format="JPEG", width=1500, height=2100)
-    settings = ParserSettings(photo_min_bytes={"life_photo": 2 * MIB})
+    settings = dataclasses.replace(default_settings(), photo_min_bytes={"life_photo": 2 * MIB})
     assert photo_findings("张三1.jpg", 300_000, info, "id_photo", settings) == []
     assert codes(photo_findings("张三2.jpg", 300_000, info, "life_photo", settings)) == ["photo_too_small"]
 
@@ -271,12 +274,12 @@ def test_a_plain_background_portrait_wins_over_sequence_one(infos):
         (1, infos["busy_portrait"], 2, "张三2.jpg"),
         (2, infos["id"], 3, "张三3.jpg"),
     ]
-    assert choose_id_photo(candidates) == 2
+    assert choose_id_photo(candidates, RATIO_MIN, RATIO_MAX) == 2
 
 
 def test_a_name_saying_id_photo_wins_over_shape(infos):
     candidates = [(0, infos["id"], 1, "张三1.jpg"), (1, infos["life"], None, "张三证件照.jpg")]
-    assert choose_id_photo(candidates) == 1
+    assert choose_id_photo(candidates, RATIO_MIN, RATIO_MAX) == 1
 
 
 def test_a_3_to_4_phone_portrait_with_a_busy_background_stays_a_life_photo(infos):
@@ -285,12 +288,14 @@ def test_a_3_to_4_phone_portrait_with_a_busy_background_stays_a_life_photo(infos
         (1, infos["busy_portrait"], 2, "张三2.jpg"),
         (2, infos["life"], 3, "张三3.jpg"),
     ]
-    assert choose_id_photo(candidates) == 0
+    assert choose_id_photo(candidates, RATIO_MIN, RATIO_MAX) == 0
 
 
 def test_without_a_qualifying_photo_sequence_one_is_the_id_photo_or_none(infos):
-    assert choose_id_photo([(5, infos["life"], 2, "张三2.jpg"), (6, infos["life"], 1, "张三1.jpg")]) == 6
-    assert choose_id_photo([(5, infos["life"], 2, "张三2.jpg"), (7, infos["busy_portrait"], 3, "x.jpg")]) is None
+    photos = [(5, infos["life"], 2, "张三2.jpg"), (6, infos["life"], 1, "张三1.jpg")]
+    assert choose_id_photo(photos, RATIO_MIN, RATIO_MAX) == 6
+    assert choose_id_photo([(5, infos["life"], 2, "张三2.jpg"), (7, infos["busy_portrait"], 3, "x.jpg")],
+                           RATIO_MIN, RATIO_MAX) is None
 
 
 def test_the_id_ratio_range_comes_from_the_caller(infos):

@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ingest.samples import images
-from parsers.seal import find_seal, seal_in_images
+from mailintake.ingest.samples import images
+from mailintake.parsers.seal import find_seal, seal_in_images
+from testkit.config import default_settings
+
+MAX_PIXELS = default_settings().max_image_pixels
 
 PAGE = (1240, 1754)  # A4 at 150 dpi
 RED, BLUE = (205, 35, 45), (30, 60, 190)
@@ -103,7 +106,7 @@ def test_a_thick_ringed_seal_over_the_signature_block_is_found():
 def test_a_thin_ring_broken_into_short_arcs_is_still_a_seal():
     page = report_page(2)
     stamp(page, seal_ink(250, ring=3, arcs=40, spin=5), (880, 1520))
-    assert seal_in_images([as_jpeg(page)])
+    assert seal_in_images([as_jpeg(page)], MAX_PIXELS)
 
 
 def test_a_seal_with_only_a_star_inside_is_found():
@@ -116,7 +119,7 @@ def test_a_faint_seal_at_35_percent_on_a_skewed_jpeg_scan_is_found():
     page = report_page(4)
     stamp(page, seal_ink(270, ring=6, spin=20), (930, 1530), opacity=0.35)
     scan = page.rotate(5, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
-    assert seal_in_images([as_jpeg(scan, quality=75)])
+    assert seal_in_images([as_jpeg(scan, quality=75)], MAX_PIXELS)
 
 
 def test_a_seal_partly_hidden_under_a_handwritten_signature_is_found():
@@ -133,7 +136,7 @@ def test_a_200_dpi_scan_rotated_a_few_degrees_is_found():
     body_text(page, 350, 1900, 5, glyph=30)
     stamp(page, seal_ink(331, ring=9, spin=40), (1220, 2000))
     scan = page.rotate(-3, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
-    assert seal_in_images([as_jpeg(scan, quality=85)])
+    assert seal_in_images([as_jpeg(scan, quality=85)], MAX_PIXELS)
 
 
 def test_an_electronic_seal_image_from_a_document_is_found():
@@ -142,12 +145,12 @@ def test_an_electronic_seal_image_from_a_document_is_found():
     seal.putalpha(ink)
     buf = io.BytesIO()
     seal.save(buf, "PNG")
-    assert seal_in_images([buf.getvalue()])
+    assert seal_in_images([buf.getvalue()], MAX_PIXELS)
 
 
 def test_the_demo_generator_pages_come_out_as_labelled():
-    assert seal_in_images([images.scanned_report_page(7, sealed=True, faint=True, rotation_deg=2)])
-    assert not seal_in_images([images.scanned_report_page(7, sealed=False)])
+    assert seal_in_images([images.scanned_report_page(7, sealed=True, faint=True, rotation_deg=2)], MAX_PIXELS)
+    assert not seal_in_images([images.scanned_report_page(7, sealed=False)], MAX_PIXELS)
 
 
 # --- red things that are not seals ------------------------------------------------------------------
@@ -195,7 +198,7 @@ def test_a_small_red_ring_logo_is_not_a_seal():
 
 
 def test_a_page_without_red_is_not_sealed():
-    assert not seal_in_images([as_jpeg(report_page(11))])
+    assert not seal_in_images([as_jpeg(report_page(11))], MAX_PIXELS)
 
 
 def test_a_blue_round_seal_is_not_a_red_official_seal():
@@ -209,14 +212,14 @@ def test_a_blue_round_seal_is_not_a_red_official_seal():
 
 @pytest.mark.parametrize("data", [b"", b"not an image", as_jpeg(report_page(13))[:5000]])
 def test_unreadable_images_count_as_no_seal_without_raising(data):
-    assert seal_in_images([data]) is False
+    assert seal_in_images([data], MAX_PIXELS) is False
 
 
 def test_any_sealed_image_among_several_is_enough():
     sealed = report_page(14)
     stamp(sealed, seal_ink(300, ring=8), (900, 1540))
-    assert seal_in_images([b"junk", as_jpeg(report_page(15)), as_jpeg(sealed)])
-    assert not seal_in_images([])
+    assert seal_in_images([b"junk", as_jpeg(report_page(15)), as_jpeg(sealed)], MAX_PIXELS)
+    assert not seal_in_images([], MAX_PIXELS)
 
 
 def test_palette_and_cmyk_pages_are_examined_too():
@@ -236,9 +239,8 @@ def electronic_seal_png(ink: Image.Image) -> bytes:
 
 
 def test_an_electronic_seal_pasted_into_a_docx_report_counts_as_sealed_end_to_end():
-    from ingest.samples import clients, documents
-    from parsers.facts import ParserSettings
-    from parsers.message import parse_message
+    from mailintake.ingest.samples import clients, documents
+    from mailintake.parsers.message import parse_message
 
     sealed = documents.report_docx("南岸区科协", electronic_seal_png(seal_ink(260, ring=9, spin=7)))
     logo = Image.new("L", (260, 260), 0)
@@ -247,6 +249,6 @@ def test_an_electronic_seal_pasted_into_a_docx_report_counts_as_sealed_end_to_en
     for data, expected in ((sealed, True), (unsealed, False)):
         raw = clients.build_message(sender="a@qq.com", sender_name="南岸区科协", to="834396688@qq.com",
                                     subject="【南岸区】报告", body="", attachments=[("推荐工作情况报告.docx", data)])
-        [report] = parse_message(raw, ParserSettings()).files
+        [report] = parse_message(raw, default_settings()).files
         assert (report.role, report.sealed) == ("report", expected)
         assert ("report_unsealed" in [f.code for f in report.findings]) is not expected

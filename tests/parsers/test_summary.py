@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 import xlwt
 
-from ingest.samples import documents as samples
-from parsers.facts import SummaryRow, SummaryTable
-from parsers.summary import CORRUPT, NO_HEADER, NOT_EXCEL, read_summary
+from mailintake.ingest.samples import documents as samples
+from mailintake.parsers.facts import SummaryRow, SummaryTable
+from mailintake.parsers.summary import CORRUPT, NO_HEADER, NOT_EXCEL, read_summary
 
 UNIT = "沙坪坝区科协"
 ZHANG = {"name": "张三", "gender": "男", "birth": "1978.05", "ethnicity": "汉族", "politics": "中共党员",
