@@ -74,6 +74,21 @@ class BlobStore:
     def delete(self, kind: str, sha256: str) -> None:
         self.path(kind, sha256).unlink(missing_ok=True)
 
+    def place_raw(self, sha256: str, area: str) -> None:
+        """Make a raw message live in `area` ("raw" or "quarantine") and nowhere else; idempotent."""
+        other = "quarantine" if area == "raw" else "raw"
+        if not self.exists(other, sha256):
+            return
+        if self.exists(area, sha256):
+            self.delete(other, sha256)
+        else:
+            self.move(other, area, sha256)
+
+    def listing(self, kind: str) -> set[str]:
+        """The sha256 of every blob stored in an area."""
+        suffix = KINDS[kind]
+        return {p.name.removesuffix(suffix) for p in (self.root / kind).glob(f"??/*{suffix}")}
+
     def read_only(self) -> BlobStore:
         """The same store with writes turned into no-ops: for dry runs that must change no files."""
         return _ReadOnlyBlobStore(self.root)
@@ -87,6 +102,9 @@ class _ReadOnlyBlobStore(BlobStore):
         pass
 
     def delete(self, kind: str, sha256: str) -> None:
+        pass
+
+    def place_raw(self, sha256: str, area: str) -> None:
         pass
 
 

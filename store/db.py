@@ -13,11 +13,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailintake.common.errors import NotMigrated
+
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-class NotMigrated(Exception):
-    """The database schema is older than this program: run `mailintake db upgrade`."""
 
 
 def make_engine(url: str) -> Engine:
@@ -63,9 +61,11 @@ def current_revision(engine: Engine) -> str | None:
 
 def require_current(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision(engine)
+    if current is None:
+        raise NotMigrated("the database has no schema yet: run `mailintake db upgrade`")
     if current != head:
-        have = current or "an empty database"
-        raise NotMigrated(f"the database is at {have}, this program needs {head}: run `mailintake db upgrade`")
+        raise NotMigrated(f"the database schema is at revision {current}, this program needs {head}: "
+                          "run `mailintake db upgrade`")
 
 
 class Database:

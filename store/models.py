@@ -138,7 +138,11 @@ class Attachment(Base):
 
 
 class Finding(Base):
-    """A finding about a message, a file, a candidate or a unit (scope says which)."""
+    """A finding about a message, a file, a candidate or a unit (scope says which).
+
+    Kept as code + subject + params; the sentence is rendered where it is shown (`common.findings`).
+    `detail` holds the sentence only for rows written before schema 0002, whose params are NULL.
+    """
 
     __tablename__ = "finding"
 
@@ -146,11 +150,13 @@ class Finding(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), index=True)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"), index=True)
     scope: Mapped[str] = mapped_column(String(20))  # message | attachment | candidate | unit
     code: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(10))
     subject: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict | None] = mapped_column(JSON)
+    detail: Mapped[str | None] = mapped_column(Text)
 
     message: Mapped[Message | None] = relationship(back_populates="findings")
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from store.models import Base
+from mailintake.store.models import Base
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:
