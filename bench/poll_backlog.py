@@ -31,7 +31,7 @@ from imapclient import IMAPClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.samples.mailbox import demo_mailbox  # noqa: E402
+from mailintake.ingest.samples.mailbox import demo_mailbox  # noqa: E402
 
 
 def free_port() -> int:

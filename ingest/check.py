@@ -7,10 +7,11 @@ import ssl
 
 from sqlalchemy import text
 
-from store.db import NotMigrated, make_engine, require_current
-
-from .config import Config, ConfigError
-from .sources.imap import ImapSource, SourceError, tls_context
+from mailintake.common.errors import ConfigError, NotMigrated, SourceError
+from mailintake.ingest.config import Config
+from mailintake.ingest.sources.imap import ImapSource
+from mailintake.ingest.tls import client_context
+from mailintake.store.db import make_engine, require_current
 
 
 def run_checks(cfg: Config) -> list[tuple[str, str | None]]:
@@ -53,7 +54,7 @@ def _mailbox(cfg: Config) -> str | None:
 def _smtp(cfg: Config) -> str | None:
     sm = cfg.smtp
     where = f"SMTP {sm.host}:{sm.port}"
-    ctx = tls_context(sm.verify_tls, sm.ca_file)
+    ctx = client_context(sm)
     try:
         if sm.security == "tls":
             conn = smtplib.SMTP_SSL(sm.host, sm.port, context=ctx, timeout=sm.timeout_seconds)

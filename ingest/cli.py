@@ -10,10 +10,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from store.db import NotMigrated
-
-from . import config as config_mod
-from .sources.imap import SourceError
+from mailintake.common.errors import ConfigError, MailintakeError
+from mailintake.ingest import config as config_mod
+from mailintake.ingest.context import Context
 
 log = logging.getLogger("mailintake")
 
@@ -25,15 +24,22 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         return args.func(args)
-    except config_mod.ConfigError as exc:
+    except MailintakeError as exc:  # the project's own errors: one line each, never a traceback
+        prefix = "config error" if isinstance(exc, ConfigError) else "error"
         for line in exc.lines:
-            print(f"config error: {line}", file=sys.stderr)
-        return EXIT_CONFIG
-    except (SourceError, NotMigrated, FileNotFoundError, LookupError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+            print(f"{prefix}: {line}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # `mailintake status | head`: the reader left, as Unix tools expect
+        _silence_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise a second BrokenPipeError."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,20 +87,18 @@ def _load(args: argparse.Namespace) -> config_mod.Config:
     return config_mod.load(args.config)
 
 
-def _service(args: argparse.Namespace):
-    from .service import Service
-
-    return Service(_load(args)).open()
+def _context(args: argparse.Namespace) -> Context:
+    return Context.open(_load(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from mailintake.ingest.demo import run_demo
 
     return run_demo(Path(args.dir), args.seed)
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .check import run_checks
+    from mailintake.ingest.check import run_checks
 
     cfg = _load(args)
     print(f"config: ok ({cfg.path})")
@@ -108,14 +112,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _poll(args: argparse.Namespace) -> int:
-    from .progress import reporter
+    from mailintake.ingest.poll import poll
+    from mailintake.ingest.progress import reporter
 
-    svc = _service(args)
-    try:
-        with reporter() as progress:
-            summary = svc.poll(progress)
-    finally:
-        svc.close()
+    with _context(args) as ctx, reporter() as progress:
+        summary = poll(ctx, progress)
     log.info("poll done: %d new, %d matched after UIDVALIDITY change, %d processed, %d failed",
              summary.fetched, summary.rematched, summary.processed, len(summary.failed))
     for key in summary.failed:
@@ -124,7 +125,7 @@ def _poll(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    from store.db import make_engine, upgrade
+    from mailintake.store.db import make_engine, upgrade
 
     cfg = _load(args)
     engine = make_engine(cfg.database_url())
@@ -134,14 +135,10 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from reports.status import build_status, format_text
+    from mailintake.reports.status import build_status, format_text
 
-    svc = _service(args)
-    try:
-        with svc.db.session() as s:
-            data = build_status(s, svc.cfg)
-    finally:
-        svc.close()
+    with _context(args) as ctx, ctx.db.session() as s:
+        data = build_status(s, ctx.scope)
     if args.json:
         json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -151,40 +148,31 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _reprocess(args: argparse.Namespace) -> int:
-    from .reprocess import reprocess
+    from mailintake.ingest.reprocess import reprocess
 
     if not args.all and not args.messages:
         print("error: name messages (key or reference number) or use --all", file=sys.stderr)
         return EXIT_CONFIG
-    svc = _service(args)
-    try:
-        for line in reprocess(svc, None if args.all else args.messages, dry_run=args.dry_run):
+    with _context(args) as ctx:
+        for line in reprocess(ctx, None if args.all else args.messages, dry_run=args.dry_run):
             print(line)
-    finally:
-        svc.close()
     return EXIT_OK
 
 
 def _assign(args: argparse.Namespace) -> int:
-    from .decisions import record_decision
+    from mailintake.ingest.decisions import record_decision
 
-    svc = _service(args)
-    try:
-        print(record_decision(svc, "assign", args.message, args.unit))
-    finally:
-        svc.close()
+    with _context(args) as ctx:
+        print(record_decision(ctx, "assign", args.message, args.unit))
     return EXIT_OK
 
 
 def _late_decision(kind: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from .decisions import record_decision
+        from mailintake.ingest.decisions import record_decision
 
-        svc = _service(args)
-        try:
-            print(record_decision(svc, kind, args.message, None))
-        finally:
-            svc.close()
+        with _context(args) as ctx:
+            print(record_decision(ctx, kind, args.message, None))
         return EXIT_OK
 
     return run

@@ -9,14 +9,11 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from store.models import Decision, Message
-
-from .process import process_in
-from .registry import Registry
-
-
-class UnknownMessage(LookupError):
-    pass
+from mailintake.common.errors import UnknownMessage
+from mailintake.ingest.context import Context
+from mailintake.ingest.pipeline import run_stages
+from mailintake.store.effects import settle, sweep
+from mailintake.store.models import Decision, Message
 
 
 def find_message(s: Session, ref: str) -> Message:
@@ -31,14 +28,18 @@ def find_message(s: Session, ref: str) -> Message:
     return msg
 
 
-def record_decision(svc, kind: str, ref: str, value: str | None, made_by: str = "cli") -> str:
-    with svc.db.session() as s:
+def record_decision(ctx: Context, kind: str, ref: str, value: str | None, made_by: str = "cli") -> str:
+    """Store the decision, re-run the message's stages with it, and say what it now is."""
+    sweep(ctx.db, ctx.blobs)
+    with ctx.db.session() as s:
         msg = find_message(s, ref)
         if kind == "assign":
-            value = Registry(svc.cfg).normalise(value) or value
-        s.add(Decision(kind=kind, message_key=msg.key, value=value, made_by=made_by))
+            value = ctx.registry.normalise(value) or value
+        s.add(Decision(kind=kind, message_key=msg.key, value=value, made_by=made_by, made_at=ctx.clock()))
         s.flush()
-        process_in(s, svc.cfg, svc.blobs, msg)
+        effects = run_stages(s, ctx, msg)
         unit = msg.unit.name if msg.unit else "no unit"
         note = "" if msg.late or kind == "assign" else " (note: this message was not late)"
-        return f"message #{msg.id} ({msg.key}): {kind.replace('_', ' ')} recorded; now {unit}{note}"
+        line = f"message #{msg.id} ({msg.key}): {kind.replace('_', ' ')} recorded; now {unit}{note}"
+    settle(ctx.db, ctx.blobs, effects)
+    return line

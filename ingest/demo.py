@@ -10,12 +10,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from reports.status import build_status, format_text
-from store.db import make_engine, upgrade
-
-from . import config as config_mod
-from .progress import reporter
-from .samples.mailbox import demo_mailbox
+from mailintake.ingest import config as config_mod
+from mailintake.ingest.context import Context
+from mailintake.ingest.poll import poll
+from mailintake.ingest.progress import reporter
+from mailintake.ingest.samples.mailbox import demo_mailbox
+from mailintake.reports.status import build_status, format_text
+from mailintake.store.db import make_engine, upgrade
 
 MARKER = ".mailintake-demo"
 CONFIG = """\
@@ -55,16 +56,11 @@ def run_demo(target: Path, seed: int) -> int:
     engine = make_engine(cfg.database_url())
     upgrade(engine)
     engine.dispose()
-    from .service import Service
-
-    svc = Service(cfg).open()
-    try:
+    with Context.open(cfg) as ctx:
         with reporter() as progress:
-            svc.poll(progress)
-        with svc.db.session() as s:
-            data = build_status(s, cfg)
-    finally:
-        svc.close()
+            poll(ctx, progress)
+        with ctx.db.session() as s:
+            data = build_status(s, ctx.scope)
     print(render(data, stories, conf))
     return 0
 

@@ -18,12 +18,11 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.blobs import BlobStore
-from store.db import Database
-from store.models import Message, SyncState
-
-from .sources.imap import Entry, ImapSource
-from .sources.maildir import FileSource
+from mailintake.ingest.context import Context
+from mailintake.ingest.sources.imap import Entry, ImapSource
+from mailintake.ingest.sources.maildir import FileSource
+from mailintake.store.db import Database
+from mailintake.store.models import Message, SyncState
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +36,9 @@ class FetchResult:
     uidvalidity_changed: bool = False
 
 
-def fetch_imap(db: Database, blobs: BlobStore, source: ImapSource, progress: Progress | None = None) -> FetchResult:
+def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = None) -> FetchResult:
     """One pass over an opened IMAP source."""
+    db = ctx.db
     result = FetchResult()
     with db.session() as s:
         state = _sync_state(s, source)
@@ -50,7 +50,7 @@ def fetch_imap(db: Database, blobs: BlobStore, source: ImapSource, progress: Pro
     entries = source.entries(source.uids_after(last_uid))
     done: list[int] = []
     for n, (entry, raw) in enumerate(source.bodies(entries), 1):
-        msg_id, rematched = _record_imap(db, blobs, source, entry, raw, rematch=entry.uid <= rescan_until)
+        msg_id, rematched = _record_imap(ctx, source, entry, raw, rematch=entry.uid <= rescan_until)
         result.rematched += rematched
         if msg_id is not None:
             result.recorded.append(msg_id)
@@ -82,10 +82,10 @@ def _begin_rescan(source: ImapSource, state: SyncState) -> None:
     state.rescan_until = highest[-1] if highest else 0
 
 
-def _record_imap(db: Database, blobs: BlobStore, source: ImapSource, entry: Entry, raw: bytes,
+def _record_imap(ctx: Context, source: ImapSource, entry: Entry, raw: bytes,
                  rematch: bool) -> tuple[int | None, int]:
-    sha = blobs.put("raw", raw)  # durable before any row refers to it
-    with db.session() as s:
+    sha = ctx.blobs.put("raw", raw)  # durable before any row refers to it
+    with ctx.db.session() as s:
         state = _sync_state(s, source)
         where = dict(source=source.identity, folder=source.folder)
         if s.scalars(select(Message.id).filter_by(**where, uidvalidity=source.uidvalidity, uid=entry.uid)).first():
@@ -144,8 +144,9 @@ def _retry_post_actions(db: Database, source: ImapSource) -> None:
     _post_action(db, source, sorted(u for u in pending if u in live))
 
 
-def fetch_files(db: Database, blobs: BlobStore, source: FileSource, progress: Progress | None = None) -> FetchResult:
+def fetch_files(ctx: Context, source: FileSource, progress: Progress | None = None) -> FetchResult:
     """One pass over a Maildir / .eml folder; entries already recorded (by file name) are skipped."""
+    db, blobs = ctx.db, ctx.blobs
     result = FetchResult()
     with db.session() as s:
         known = set(s.scalars(select(Message.file_name).filter_by(source=source.identity)))

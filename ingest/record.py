@@ -1,4 +1,8 @@
-"""Writes one message's facts into the store, replacing whatever an earlier run derived from it."""
+"""Stage "record": one message's facts into rows, replacing whatever an earlier run derived from it.
+
+Extracted files are written to the blob store here (before the commit; a file left by a crash is
+unreferenced and swept), but nothing is moved or deleted: that is a post-commit effect.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,21 @@ from collections import Counter
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from parsers import findings as F
-from parsers.facts import ExtractedFile, MessageFacts
-from parsers.facts import Finding as FactFinding
-from store.blobs import BlobStore
-from store.models import Attachment, Finding, Message
+from mailintake.common import findings as F
+from mailintake.ingest.context import Context
+from mailintake.parsers.facts import ExtractedFile, MessageFacts
+from mailintake.store.effects import BlobEffects
+from mailintake.store.models import Attachment, Finding, Message
 
-from . import dossier
-from .config import Config
+MAX_HEADER_CHARS = 998  # Message-ID column width (RFC 5322 line length)
 
 
-def record_facts(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts: MessageFacts) -> None:
-    previous_unit = msg.unit_id
-    msg.message_id = (facts.message_id or "")[:998] or None
-    msg.sender = facts.sender
-    msg.subject = facts.subject
-    msg.kind = facts.kind
+def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobEffects:
+    """Write the message's fields, files and findings; returns the blobs whose fate the commit decides."""
+    effects = BlobEffects(raw={msg.sha256})
+    effects.files |= set(s.scalars(select(Attachment.sha256).where(Attachment.message_id == msg.id)))
+    msg.message_id = (facts.message_id or "")[:MAX_HEADER_CHARS] or None
+    msg.sender, msg.subject, msg.kind = facts.sender, facts.subject, facts.kind
     s.execute(delete(Attachment).where(Attachment.message_id == msg.id))
     s.execute(delete(Finding).where(Finding.message_id == msg.id))
     s.flush()
@@ -30,24 +33,25 @@ def record_facts(s: Session, cfg: Config, blobs: BlobStore, msg: Message, facts:
         row = _attachment(msg, ordinal, f)
         s.add(row)
         s.flush()
-        for x in f.findings:
-            s.add(_finding(msg, x, "attachment", row.id))
-        if not facts.classified:
-            blobs.put("files", f.content)
+        s.add_all(finding_row(x, "attachment", message_id=msg.id, attachment_id=row.id) for x in f.findings)
+        if facts.classified:
+            effects.files.add(f.sha256)  # recorded for the organisers, never kept
+        else:
+            ctx.blobs.put("files", f.content)
     msg.duplicate_of_id = _earliest_copy(s, msg, facts)
     findings = list(facts.findings)
     if msg.duplicate_of_id:
         original = s.get(Message, msg.duplicate_of_id)
-        findings.append(F.make("duplicate_message", None, original=f"{original.id}（{original.key}）"))
-    for x in findings:
-        s.add(_finding(msg, x, "message", None))
+        findings.append(F.make("duplicate_message", None, original_reference=original.id, original_key=original.key))
+    s.add_all(finding_row(x, "message", message_id=msg.id) for x in findings)
     s.flush()
-    dossier.after_message(s, cfg, blobs, msg, facts, previous_unit)
+    return effects
 
 
-def _finding(msg: Message, f: FactFinding, scope: str, attachment_id: int | None) -> Finding:
-    return Finding(message_id=msg.id, attachment_id=attachment_id, scope=scope, code=f.code, severity=f.severity,
-                   subject=f.subject, detail=f.detail)
+def finding_row(f: F.Finding, scope: str, **owner: int | None) -> Finding:
+    """A finding as stored: code, severity, subject and parameters; the sentence is rendered where shown."""
+    return Finding(scope=scope, code=f.code, severity=f.severity, subject=f.subject, params=dict(f.params),
+                   detail=f.legacy_detail, **owner)
 
 
 def _attachment(msg: Message, ordinal: int, f: ExtractedFile) -> Attachment:

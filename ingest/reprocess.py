@@ -1,45 +1,49 @@
 """`mailintake reprocess`: re-run parsing and rules from the stored raw messages (never sends replies).
 
-`--dry-run` runs the same code inside a transaction that is rolled back, with a blob store that
+`--dry-run` runs the same stages inside a transaction that is rolled back, with a blob store that
 writes nothing, and prints what would change.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from reports.status import build_status
-from store.models import Message
+from mailintake.ingest.context import Context
+from mailintake.ingest.decisions import find_message
+from mailintake.ingest.pipeline import process_one, run_stages
+from mailintake.reports.status import build_status
+from mailintake.store.effects import sweep
+from mailintake.store.models import Message
 
-from .decisions import find_message
-from .process import process_in, process_one
 
-
-def reprocess(svc, refs: list[str] | None, dry_run: bool = False) -> Iterator[str]:
-    with svc.db.session() as s:
+def reprocess(ctx: Context, refs: list[str] | None, dry_run: bool = False) -> Iterator[str]:
+    with ctx.db.session() as s:
         ids = _targets(s, refs)
         if not dry_run:  # an operator asking again gets fresh attempts, even for a message set aside
             s.execute(update(Message).where(Message.id.in_(ids)).values(attempts=0))
     if not dry_run:
-        failed = [key for msg_id in ids if (key := process_one(svc.cfg, svc.db, svc.blobs, msg_id))]
+        sweep(ctx.db, ctx.blobs)
+        failed = [key for msg_id in ids if (key := process_one(ctx, msg_id))]
         yield f"reprocessed {len(ids) - len(failed)} message(s)" + (f"; failed: {', '.join(failed)}" if failed else "")
         return
-    with svc.db.rolled_back() as s:
-        before = build_status(s, svc.cfg)
+    dry = dataclasses.replace(ctx, blobs=ctx.blobs.read_only())
+    with ctx.db.rolled_back() as s:
+        before = build_status(s, ctx.scope)
         for msg_id in ids:
-            process_in(s, svc.cfg, svc.blobs.read_only(), s.get(Message, msg_id))
+            run_stages(s, dry, s.get(Message, msg_id))
         s.flush()
-        after = build_status(s, svc.cfg)
+        after = build_status(s, ctx.scope)
     yield from diff(before, after)
 
 
 def _targets(s: Session, refs: list[str] | None) -> list[int]:
     if refs is None:
         return list(s.scalars(select(Message.id).order_by(Message.internaldate, Message.id)))
-    chosen = {find_message(s, ref).id: find_message(s, ref).internaldate for ref in refs}
+    chosen = {(m := find_message(s, ref)).id: m.internaldate for ref in refs}
     return sorted(chosen, key=lambda i: (chosen[i], i))
 
 

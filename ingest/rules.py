@@ -9,14 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from parsers import findings as F
-from parsers.facts import Finding
+from mailintake.common import findings as F
+from mailintake.common.findings import Finding
+from mailintake.ingest.config import Campaign
 
-from .config import Campaign
-
-CATEGORY_NAMES = {"district": "区县", "society": "学会", "institution": "企事业单位"}
-_MILITARY = ("现役", "部队", "解放军", "武警", "军区", "军人")
-_SENIOR = ("厅长", "副厅长", "司长", "副司长", "巡视员", "司局级", "厅局级", "厅级", "副市长", "市长")
 _SPACE = re.compile(r"\s+")
 
 
@@ -51,13 +47,22 @@ class CandidateVerdict:
     findings: list[Finding] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A finding in the dossier: its scope (unit | candidate | attachment) and, for candidates, whose."""
+
+    scope: str
+    finding: Finding
+    candidate: str | None = None
+
+
 @dataclass
 class Verdict:
     status: str  # complete | incomplete | quarantined
     late: bool
     current: list[int]  # attachment ids that make up the dossier
     candidates: list[CandidateVerdict]
-    findings: list[tuple[str, Finding]]  # (scope, finding); scope: unit | candidate | attachment
+    findings: list[Judged]
 
 
 def judge(category: str, quota: int, files: list[FileRow], messages: list[MessageRow],
@@ -68,21 +73,21 @@ def judge(category: str, quota: int, files: list[FileRow], messages: list[Messag
     candidates = _candidates(summary, current)
     gone = _withdrawn(files, summary)
     current = [f for f in current if f.person not in gone]
-    found: list[tuple[str, Finding]] = []
+    found: list[Judged] = []
     for c in candidates:
         _check_candidate(c, current, campaign)
-        found += [("candidate", x) for x in c.findings]
+        found += [Judged("candidate", x, c.name) for x in c.findings]
     found += _unit_findings(category, quota, current, summary, candidates)
     if summary is not None:
         found += _unknown_people(current, {c.name for c in candidates})
-    found += [("attachment", x) for f in current for x in f.findings]
-    found += [("unit", x) for m in messages for x in m.findings if x.code == "unit_conflict"]
+    found += [Judged("attachment", x) for f in current for x in f.findings]
+    found += [Judged("unit", x) for m in messages for x in m.findings if x.code == "unit_conflict"]
     late = any(m.late_undecided for m in messages)
     if late:
-        found += [("unit", x) for m in messages if m.late_undecided for x in m.findings if x.code == "late"]
-    errors = any(x.severity == F.ERROR for _, x in found)
+        found += [Judged("unit", x) for m in messages if m.late_undecided for x in m.findings if x.code == "late"]
+    errors = any(j.finding.severity == F.ERROR for j in found)
     if errors:  # a link to a large attachment may hold what is missing: keep it in view
-        found += [("unit", x) for m in messages for x in m.findings if x.code == "cloud_attachment"]
+        found += [Judged("unit", x) for m in messages for x in m.findings if x.code == "cloud_attachment"]
     quarantined = any(m.quarantined for m in messages)
     status = "quarantined" if quarantined else ("incomplete" if errors else "complete")
     return Verdict(status, late, [f.attachment_id for f in current], candidates, found)
@@ -141,23 +146,23 @@ def _check_candidate(c: CandidateVerdict, current: list[FileRow], campaign: Camp
     if c.name in {_SPACE.sub("", n) for n in campaign.previously_honoured}:
         c.findings.append(F.make("previously_honoured", c.name))
     post = c.fields.get("post", "") or ""
-    if any(w in post for w in _MILITARY + _SENIOR):
+    if any(w in post for w in campaign.ineligible_post_words):
         c.findings.append(F.make("ineligible_role", c.name, post=post))
 
 
 def _unit_findings(category: str, quota: int, current: list[FileRow], summary: FileRow | None,
-                   candidates: list[CandidateVerdict]) -> list[tuple[str, Finding]]:
-    out: list[tuple[str, Finding]] = []
+                   candidates: list[CandidateVerdict]) -> list[Judged]:
+    out: list[Judged] = []
     if not any(f.role == "report" for f in current):
-        out.append(("unit", F.make("missing_report")))
+        out.append(Judged("unit", F.make("missing_report")))
     if not any(f.role == "summary" for f in current):
-        out.append(("unit", F.make("missing_summary")))
+        out.append(Judged("unit", F.make("missing_summary")))
     if len(candidates) > quota:
-        out.append(("unit", F.make("quota_exceeded", None, count=len(candidates),
-                                   category=CATEGORY_NAMES.get(category, category), quota=quota)))
+        out.append(Judged("unit", F.make("quota_exceeded", None, count=len(candidates), category=category,
+                                         quota=quota)))
     return out
 
 
-def _unknown_people(current: list[FileRow], names: set[str]) -> list[tuple[str, Finding]]:
-    return [("attachment", F.make("photo_unknown_person", f.display_name, person=f.person))
+def _unknown_people(current: list[FileRow], names: set[str]) -> list[Judged]:
+    return [Judged("attachment", F.make("photo_unknown_person", f.display_name, person=f.person))
             for f in current if f.role in ("id_photo", "life_photo") and f.person and f.person not in names]

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parsers import findings as F
-from parsers.facts import Finding, MessageFacts
-
-from .registry import Registry
-
-LABELS = {"summary": "汇总表", "sender_config": "配置的发件地址", "subject": "邮件主题",
-          "report": "报告", "filename": "附件名", "sender_history": "此前来信", "decision": "组织方指定"}
+from mailintake.common import findings as F
+from mailintake.ingest.registry import Registry
+from mailintake.parsers.facts import Finding, MessageFacts
 
 
 @dataclass
@@ -71,6 +67,6 @@ def _conflict(signals: list[tuple[str, str]]) -> Finding | None:
     chosen_source, chosen = signals[0]
     for source, name in signals[1:]:
         if name != chosen:
-            detail = f"{LABELS[chosen_source]}为“{chosen}”，{LABELS[source]}为“{name}”"
-            return F.make("unit_conflict", None, detail=detail, chosen=chosen)
+            return F.make("unit_conflict", None, chosen_signal=chosen_source, chosen=chosen,
+                          other_signal=source, other=name)
     return None

@@ -1,38 +1,35 @@
-"""`status --json`: the documented, machine-readable view of the store (read only)."""
+"""`status --json`: the documented, machine-readable view of the store (read only), and its text form."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from ingest.config import Config
-from ingest.registry import district_names
-from store.models import Candidate, Dossier, Finding, Message, Outbox, Unit
+from mailintake.common.findings import Finding as Said
+from mailintake.common.vocab import ROLE_LABELS
+from mailintake.reports import queries
+from mailintake.reports.queries import ReportScope
+from mailintake.store.models import Candidate, Dossier, Finding, Message, Outbox, Unit
 
 
-def build_status(s: Session, cfg: Config) -> dict:
-    tz = cfg.campaign.tz
-    messages = list(s.scalars(select(Message).options(selectinload(Message.attachments),
-                                                       selectinload(Message.findings))
-                              .order_by(Message.internaldate, Message.id)))
+def build_status(s: Session, scope: ReportScope) -> dict:
+    campaign = scope.campaign
+    tz = campaign.tz
+    messages = queries.messages(s)
     keys = {m.id: m.key for m in messages}
-    units = {u.id: u for u in s.scalars(select(Unit))}
-    replies = {o.message_id: o for o in s.scalars(select(Outbox))}
-    unit_rows = _units(s, cfg, units, messages)
-    seen = {u["name"] for u in unit_rows}
+    replies = queries.replies_by_message(s)
     return {
-        "campaign": cfg.campaign.name,
-        "deadline": cfg.campaign.deadline.astimezone(tz).isoformat(),
+        "campaign": campaign.name,
+        "deadline": campaign.deadline.astimezone(tz).isoformat(),
         "generated_at": dt.datetime.now(tz).isoformat(timespec="seconds"),
-        "messages": [_message(m, tz, keys, units, replies.get(m.id)) for m in messages],
-        "units": unit_rows,
-        "missing_units": [name for name in district_names(cfg) if name not in seen],
+        "messages": [_message(m, tz, keys, replies.get(m.id)) for m in messages],
+        "units": [_unit(s, scope, unit, d) for unit, d in queries.units_with_dossier(s)],
+        "missing_units": queries.missing_units(s, scope),
     }
 
 
-def _message(m: Message, tz, keys: dict[int, str], units: dict[int, Unit], reply: Outbox | None) -> dict:
+def _message(m: Message, tz: dt.tzinfo, keys: dict[int, str], reply: Outbox | None) -> dict:
     return {
         "key": m.key,
         "reference": m.id,
@@ -45,7 +42,7 @@ def _message(m: Message, tz, keys: dict[int, str], units: dict[int, Unit], reply
         "error": m.error,
         "late": m.late,
         "quarantined": m.quarantined,
-        "unit": units[m.unit_id].name if m.unit_id in units else None,
+        "unit": m.unit.name if m.unit else None,
         "duplicate_of": keys.get(m.duplicate_of_id) if m.duplicate_of_id else None,
         "attachments": [
             {"name": a.display_name, "role": a.role, "size": a.size, "sha256": a.sha256,
@@ -58,34 +55,29 @@ def _message(m: Message, tz, keys: dict[int, str], units: dict[int, Unit], reply
 
 
 def finding_json(f: Finding) -> dict:
-    return {"code": f.code, "severity": f.severity, "subject": f.subject, "detail": f.detail}
+    """code, severity, subject, the rendered sentence, and the params it was rendered from."""
+    said = Said(f.code, f.subject, f.params or {}, legacy_detail=f.detail if f.params is None else None)
+    return {"code": f.code, "severity": f.severity, "subject": f.subject, "detail": said.detail,
+            "params": f.params or {}}
 
 
-def _units(s: Session, cfg: Config, units: dict[int, Unit], messages: list[Message]) -> list[dict]:
-    dossiers = {d.unit_id: d for d in s.scalars(select(Dossier))}
-    out = []
-    for unit in sorted(units.values(), key=lambda u: u.name):
-        d = dossiers.get(unit.id)
-        if d is None:
-            continue
-        unit_findings = list(s.scalars(select(Finding).where(Finding.unit_id == unit.id).order_by(Finding.id)))
-        candidates = list(s.scalars(select(Candidate).where(Candidate.unit_id == unit.id).order_by(Candidate.id)))
-        out.append({
-            "name": unit.name,
-            "category": unit.category,
-            "status": d.status,
-            "late": d.late,
-            "quota": unit.quota if unit.quota is not None else getattr(cfg.campaign.quotas, unit.category),
-            "messages": [m.key for m in messages
-                         if m.unit_id == unit.id and m.kind == "submission" and m.duplicate_of_id is None],
-            "candidates": [{
-                "name": c.name, "id_photo": c.id_photo, "life_photos": c.life_photos, "form": c.form,
-                "findings": [finding_json(f) for f in unit_findings
-                             if f.scope == "candidate" and f.subject == c.name],
-            } for c in candidates],
-            "findings": [finding_json(f) for f in unit_findings],
-        })
-    return out
+def _unit(s: Session, scope: ReportScope, unit: Unit, d: Dossier) -> dict:
+    found = queries.unit_findings(s, unit)
+    return {
+        "name": unit.name,
+        "category": unit.category,
+        "status": d.status,
+        "late": d.late,
+        "quota": queries.quota(unit, scope),
+        "messages": queries.counted_message_keys(s, unit),
+        "candidates": [_candidate(c, found) for c in queries.candidates(s, unit)],
+        "findings": [finding_json(f) for f in found],
+    }
+
+
+def _candidate(c: Candidate, found: list[Finding]) -> dict:
+    return {"name": c.name, "id_photo": c.id_photo, "life_photos": c.life_photos, "form": c.form,
+            "findings": [finding_json(f) for f in found if f.candidate_id == c.id]}
 
 
 def format_text(data: dict) -> str:
@@ -106,9 +98,15 @@ def _message_lines(m: dict) -> list[str]:
     failed = f"【处理失败：{m['error']}】" if m["state"] == "failed" else ""
     lines = [f"  #{m['reference']} {m['key']} {m['received_at'][:16]} {m['kind'] or m['state']}{late}{dup}{failed} "
              f"{m['unit'] or '（未识别单位）'} · {m['subject'] or ''}"]
-    lines += [f"      {a['role']:<10} {a['name']}  ({a['size']:,} B; {a['role_reason']})" for a in m["attachments"]]
+    lines += [f"      {_role(a['role'])} {a['name']}  ({a['size']:,} B; {a['role_reason']})" for a in m["attachments"]]
     lines += [f"      ! {f['code']}: {f['detail']}" for f in m["findings"]]
     return lines
+
+
+def _role(role: str) -> str:
+    """The role in Chinese, padded to one width (CJK characters take two columns)."""
+    label = ROLE_LABELS.get(role, role)
+    return label + "\u3000" * (3 - len(label))
 
 
 def _unit_lines(u: dict) -> list[str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingest.cli import main
-from tests.test_intake_imap import write_config
+from mailintake.ingest.cli import main
+from testkit.config import write_config
 
 
 def smtp_lines(smtp_server, password_env: str) -> str:
@@ -17,7 +17,7 @@ def test_check_reports_each_part_on_one_line(dovecot, imap_config, smtp_server, 
     conf.write_text(conf.read_text(encoding="utf-8") + smtp_lines(smtp_server, "T_SMTP_PW"), encoding="utf-8")
     monkeypatch.setenv("T_SMTP_PW", "botpass")
     assert main(["-c", str(conf), "check"]) == 1  # database not migrated yet
-    assert "database: the database is at an empty database" in capsys.readouterr().out
+    assert "database: the database has no schema yet: run `mailintake db upgrade`" in capsys.readouterr().out
     assert main(["-c", str(conf), "db", "upgrade"]) == 0
     capsys.readouterr()
     assert main(["-c", str(conf), "check"]) == 0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import config
-from ingest.cli import main
+from mailintake.ingest import config
+from mailintake.ingest.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

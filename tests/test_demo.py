@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "demo-status.json"
 
 
 def mailintake(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ingest.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "mailintake.ingest.cli", *args], capture_output=True, text=True,
                           timeout=600, env={**os.environ})
 
 
@@ -23,9 +30,34 @@ def mailbox_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def test_the_demo_ingests_a_sample_mailbox_and_leaves_an_explorable_folder(tmp_path):
-    target = tmp_path / "demo"
+def run_demo(target: Path) -> SimpleNamespace:
+    """One demo run into `target` and the `status --json` of the folder it leaves."""
     run = mailintake("demo", "--dir", str(target))
+    status = mailintake("-c", str(target / "mailintake.toml"), "status", "--json") if run.returncode == 0 else None
+    return SimpleNamespace(target=target, run=run, status=status)
+
+
+def comparable(status: dict) -> dict:
+    """`status --json` minus what may differ from the golden file: the time it ran, and findings' params."""
+    def strip(v):
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items() if k != "params"}
+        return [strip(x) for x in v] if isinstance(v, list) else v
+    return strip({k: v for k, v in status.items() if k != "generated_at"})
+
+
+def dump(d: dict) -> str:
+    return json.dumps(d, ensure_ascii=False, indent=1, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo runs once (about 30 s) for the tests of this module."""
+    return run_demo(tmp_path_factory.mktemp("demo") / "demo")
+
+
+def test_the_demo_ingests_a_sample_mailbox_and_leaves_an_explorable_folder(demo):
+    target, run = demo.target, demo.run
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "收到邮件 10 封" in out and "各推荐单位结论" in out
@@ -34,7 +66,7 @@ def test_the_demo_ingests_a_sample_mailbox_and_leaves_an_explorable_folder(tmp_p
     assert "photo_not_jpeg" in out and "report_unsealed" in out and "cloud_attachment" in out
     assert "沙坪坝区推荐材料.zip/沙坪坝区/张伟1.jpg" in out  # a GBK zip decoded as the sender saw it
 
-    status = mailintake("-c", str(target / "mailintake.toml"), "status", "--json")
+    status = demo.status
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     kinds = sorted(m["kind"] for m in data["messages"])
@@ -52,9 +84,33 @@ def test_the_demo_ingests_a_sample_mailbox_and_leaves_an_explorable_folder(tmp_p
     assert mailbox_digest(target) == first  # deterministic for a given seed
 
 
+def test_the_demo_status_matches_the_golden_file(demo):
+    """tests/golden/demo-status.json is the contract for `status --json`.
+
+    Only `generated_at` and findings' `params` (an addition) are ignored; any other change fails here.
+    A change that alters the output on purpose regenerates the file and says why in its commit:
+        .venv/bin/python tests/test_demo.py    # rewrites tests/golden/demo-status.json
+    """
+    assert demo.run.returncode == 0, demo.run.stderr
+    assert demo.status.returncode == 0, demo.status.stderr
+    got = dump(comparable(json.loads(demo.status.stdout)))
+    want = dump(comparable(json.loads(GOLDEN.read_text(encoding="utf-8"))))
+    diff = list(difflib.unified_diff(want.splitlines(), got.splitlines(), "golden", "now", lineterm=""))
+    assert got == want, "status --json differs from tests/golden/demo-status.json:\n" + "\n".join(diff[:80])
+
+
 def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me", encoding="utf-8")
     run = mailintake("demo", "--dir", str(tmp_path))
     assert run.returncode == 1
     assert "was not made by `mailintake demo`" in run.stderr
     assert (tmp_path / "precious.txt").read_text(encoding="utf-8") == "keep me"
+
+
+if __name__ == "__main__":  # regenerate the golden file (on purpose, saying why in the commit)
+    with tempfile.TemporaryDirectory() as d:
+        done = run_demo(Path(d) / "demo")
+        assert done.run.returncode == 0 and done.status.returncode == 0, done.run.stderr + done.status.stderr
+        with GOLDEN.open("w", encoding="utf-8") as f:
+            json.dump(comparable(json.loads(done.status.stdout)), f, ensure_ascii=False, indent=1, sort_keys=True)
+    print(f"wrote {GOLDEN}")

@@ -5,20 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.test_cli import setup_box, status
+from mailintake.ingest.samples import clients, documents
+from testkit.cli import mailintake, setup_box, status
+from testkit.mail import MAILBOX
 
 CRASH_ON_FIRST_MESSAGE = """
 import os, sys
-import parsers.message
-from ingest import process
-real = process.parse_message
+import mailintake.parsers.message
+from mailintake.ingest import pipeline
+real = pipeline.parse_message
 def crash_on_poison(raw, settings):
     if b"POISON" in raw:
         os._exit(9)   # a native library taking the whole process down
     return real(raw, settings)
-process.parse_message = crash_on_poison
-from ingest.cli import main
+pipeline.parse_message = crash_on_poison
+from mailintake.ingest.cli import main
 sys.exit(main(["-c", sys.argv[1], "poll"]))
 """
 
@@ -35,6 +38,43 @@ def test_a_message_that_kills_the_process_is_set_aside_after_three_attempts(tmp_
     poisoned = [m for m in status(conf)["messages"] if m["state"] == "failed"]
     assert len(poisoned) == 1 and "3 attempts" in poisoned[0]["error"]
     assert messages["fine"]["state"] == "processed" and messages["fine"]["kind"] == "other"
-    retry = subprocess.run([sys.executable, "-m", "ingest.cli", "-c", str(conf), "reprocess", poisoned[0]["key"]],
-                           capture_output=True, text=True, timeout=120, env={**os.environ})
+    retry = mailintake(conf, "reprocess", poisoned[0]["key"])
     assert retry.stdout.strip() == "reprocessed 1 message(s)"  # once fixed, the operator retries it
+
+
+CRASH_AFTER_COMMIT = """
+import os, sys
+from mailintake.ingest import pipeline
+def die(*args):
+    os._exit(9)   # killed after the commit, before the blob effects it implies
+pipeline.settle = die
+from mailintake.ingest.cli import main
+sys.exit(main(["-c", sys.argv[1], "poll"]))
+"""
+
+
+def blobs_in(root: Path, area: str) -> list[Path]:
+    return sorted((root / area).rglob("*.*"))
+
+
+def test_a_crash_between_the_commit_and_the_quarantine_move_is_finished_by_the_next_poll(tmp_path):
+    conf = setup_box(tmp_path)  # one ordinary submission, processed
+    root = tmp_path / "store"
+    kept = blobs_in(root, "files")
+    secret = ("附件1：孙磊推荐表.docx", documents.form_docx("孙磊", "", None, "机密★1年"))
+    raw = clients.build_message(sender="nakx@qq.com", sender_name="南岸区科协", to=MAILBOX,
+                                subject="【南岸区】推荐材料", body="见附件", attachments=[secret])
+    (tmp_path / "box" / "new" / "1621500000.M2P1.host").write_bytes(raw)
+    crash = subprocess.run([sys.executable, "-c", CRASH_AFTER_COMMIT, str(conf)], capture_output=True,
+                           timeout=120, env={**os.environ})
+    assert crash.returncode == 9
+    quarantined = [m for m in status(conf)["messages"] if m["quarantined"]]
+    assert len(quarantined) == 1 and quarantined[0]["state"] == "processed"  # the rows committed...
+    assert len(blobs_in(root, "raw")) == 2 and blobs_in(root, "quarantine") == []  # ...the move did not happen
+    orphan = root / "files" / "ab" / ("ab" * 32 + ".bin")  # what a crash between a write and its commit leaves
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left behind")
+    assert mailintake(conf, "poll").returncode == 0
+    assert len(blobs_in(root, "raw")) == 1 and len(blobs_in(root, "quarantine")) == 1
+    assert blobs_in(root, "files") == kept  # the orphan is gone, the first message's files stay
+    assert [m["quarantined"] for m in status(conf)["messages"]] == [False, True]

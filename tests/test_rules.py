@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import count
 
-from ingest import config
-from ingest.rules import FileRow, MessageRow, judge
-from parsers import findings as F
+from mailintake.common import findings as F
+from mailintake.ingest import config
+from mailintake.ingest.rules import FileRow, MessageRow, judge
 
 CAMPAIGN = config.from_dict({"mailbox": {"host": "h"}, "campaign": {"previously_honoured": ["钱学"]}}).campaign
 _ids = count(1)
@@ -32,7 +32,7 @@ def verdict(files: list[FileRow], quota: int = 2, messages: list[MessageRow] | N
 
 
 def codes(v) -> list[str]:
-    return sorted(f.code for _, f in v.findings)
+    return sorted(j.finding.code for j in v.findings)
 
 
 def test_a_full_set_of_materials_is_complete():

@@ -9,14 +9,14 @@ import stat
 import pytest
 from sqlalchemy import select
 
-from ingest import fetch
-from ingest.cli import main
-from ingest.service import Service
-from store.blobs import BlobStore
-from store.db import Database, NotMigrated, current_revision, head_revision, require_current, upgrade
-from store.models import Message
-from tests.conftest import make_config
-from tests.test_intake_imap import SHANGHAI, plain_mail
+from mailintake.ingest.cli import main
+from mailintake.ingest.context import Context
+from mailintake.ingest.poll import fetch_new
+from mailintake.store.blobs import BlobStore
+from mailintake.store.db import Database, NotMigrated, current_revision, head_revision, require_current, upgrade
+from mailintake.store.models import Message
+from testkit.config import make_config, open_context
+from testkit.mail import SHANGHAI, plain_mail
 
 
 def test_poll_refuses_an_unmigrated_database_with_a_clear_message(tmp_path, capsys):
@@ -24,9 +24,7 @@ def test_poll_refuses_an_unmigrated_database_with_a_clear_message(tmp_path, caps
     conf.write_text(f'[mailbox]\nsource = "maildir"\npath = "{tmp_path}"\n'
                     f'[database]\nurl = "sqlite:///{tmp_path}/m.db"\n', encoding="utf-8")
     assert main(["-c", str(conf), "poll"]) == 1
-    assert capsys.readouterr().err.strip() == (
-        f"error: the database is at an empty database, this program needs {head_revision(Database('sqlite://').engine)}:"
-        " run `mailintake db upgrade`")
+    assert capsys.readouterr().err.strip() == "error: the database has no schema yet: run `mailintake db upgrade`"
     assert main(["-c", str(conf), "db", "upgrade"]) == 0
     assert main(["-c", str(conf), "poll"]) == 0
 
@@ -40,13 +38,12 @@ def test_the_schema_migrates_on_postgresql_and_records_mail_there(pg_url, doveco
     when = dt.datetime(2021, 5, 28, 23, 59, 59, tzinfo=SHANGHAI)
     dovecot.append(imap_config.mailbox.folder, plain_mail(7), when)
     cfg = imap_config.model_copy(update={"database": imap_config.database.model_copy(update={"url": pg_url})})
-    svc = Service(cfg).open()
-    with svc.source() as src:
-        assert len(fetch.fetch_imap(svc.db, svc.blobs, src).recorded) == 1
-    with svc.db.session() as s:
+    ctx = Context.open(cfg)
+    assert len(fetch_new(ctx).recorded) == 1
+    with ctx.db.session() as s:
         msg = s.scalars(select(Message)).one()
         assert msg.internaldate == when and msg.key == msg.sha256[:12]
-    svc.close()
+    ctx.close()
     db.dispose()
 
 
@@ -73,13 +70,10 @@ def test_file_source_reads_a_maildir_without_changing_it(tmp_path):
     (box / "new" / "1622000000.M1P1.host").write_bytes(plain_mail(1))
     (box / "cur" / "1621000000.M2P1.host:2,S").write_bytes(plain_mail(2))
     cfg = make_config(tmp_path, mailbox={"source": "maildir", "path": str(box)})
-    svc = Service(cfg)
-    upgrade(svc.db.engine)
-    svc.open()
-    with svc.source() as src:
-        assert len(fetch.fetch_files(svc.db, svc.blobs, src).recorded) == 2
-        assert fetch.fetch_files(svc.db, svc.blobs, src).recorded == []
-    with svc.db.session() as s:
+    ctx = open_context(cfg)
+    assert len(fetch_new(ctx).recorded) == 2
+    assert fetch_new(ctx).recorded == []
+    with ctx.db.session() as s:
         arrivals = [m.internaldate for m in s.scalars(select(Message).order_by(Message.id))]
     assert arrivals == [dt.datetime.fromtimestamp(1621000000, dt.UTC), dt.datetime.fromtimestamp(1622000000, dt.UTC)]
     assert sorted(p.name for p in box.rglob("*") if p.is_file()) == ["1621000000.M2P1.host:2,S", "1622000000.M1P1.host"]

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from ingest.config import UnitOverride
-from ingest.decisions import record_decision
-from ingest.reprocess import reprocess
-from ingest.samples import clients, documents, images
-from ingest.samples.mailbox import candidate_files, person, sealed_report, summary
-from ingest.service import Service
-from reports.status import build_status
-from store.db import upgrade
+from mailintake.ingest.config import UnitOverride
+from mailintake.ingest.decisions import record_decision
+from mailintake.ingest.poll import poll
+from mailintake.ingest.reprocess import reprocess
+from mailintake.ingest.samples import clients, documents, images
+from mailintake.ingest.samples.mailbox import candidate_files, person, sealed_report, summary
+from mailintake.reports.status import build_status
+from testkit.config import open_context
 
 CST = dt.timezone(dt.timedelta(hours=8))
 BEFORE = dt.datetime(2021, 5, 20, 10, 0, tzinfo=CST)
@@ -26,9 +27,7 @@ class Desk:
 
     def __init__(self, dovecot, cfg):
         self.dovecot, self.cfg = dovecot, cfg
-        self.svc = Service(cfg)
-        upgrade(self.svc.db.engine)
-        self.svc.open()
+        self.ctx = open_context(cfg)
 
     def send(self, when: dt.datetime = BEFORE, **mail) -> None:
         mail.setdefault("to", MAILBOX)
@@ -37,13 +36,13 @@ class Desk:
         self.dovecot.append(self.cfg.mailbox.folder, clients.build_message(**mail), when)
 
     def poll(self) -> dict:
-        summary = self.svc.poll()
+        summary = poll(self.ctx)
         assert summary.failed == []
         return self.status()
 
     def status(self) -> dict:
-        with self.svc.db.session() as s:
-            return build_status(s, self.cfg)
+        with self.ctx.db.session() as s:
+            return build_status(s, self.ctx.scope)
 
     def unit(self, name: str) -> dict:
         [unit] = [u for u in self.status()["units"] if u["name"] == name]
@@ -54,7 +53,7 @@ class Desk:
 def desk(dovecot, imap_config):
     d = Desk(dovecot, imap_config)
     yield d
-    d.svc.close()
+    d.ctx.close()
 
 
 def codes(findings: list[dict]) -> list[str]:
@@ -137,9 +136,9 @@ def test_a_late_mail_with_a_forged_early_date_is_late_until_an_organiser_decides
     assert msg["received_at"] == "2021-05-29T00:00:01+08:00"
     unit = desk.unit("重庆大学")
     assert (unit["late"], unit["status"], codes(unit["findings"])) == (True, "complete", ["late"])
-    record_decision(desk.svc, "accept_late", msg["key"], None)
+    record_decision(desk.ctx, "accept_late", msg["key"], None)
     assert desk.unit("重庆大学")["late"] is False and desk.unit("重庆大学")["findings"] == []
-    record_decision(desk.svc, "reject_late", str(msg["reference"]), None)  # latest decision wins
+    record_decision(desk.ctx, "reject_late", str(msg["reference"]), None)  # latest decision wins
     rejected = desk.unit("重庆大学")
     assert rejected["candidates"] == [] and codes(rejected["findings"]) == ["missing_report", "missing_summary"]
 
@@ -171,7 +170,7 @@ def test_a_classified_document_is_quarantined_and_its_files_leave_normal_storage
     assert list((root / "files").rglob("*.bin")) == []
     assert list((root / "raw").rglob("*.eml")) == []
     assert len(list((root / "quarantine").rglob("*.eml"))) == 1
-    assert desk.svc.poll().failed == []  # stays quarantined, nothing re-extracted
+    assert poll(desk.ctx).failed == []  # stays quarantined, nothing re-extracted
 
 
 def test_a_unit_named_only_in_the_summary_table(desk):
@@ -200,11 +199,11 @@ def test_an_unidentifiable_unit_waits_for_an_organiser_to_assign_it(desk):
     desk.send(sender="anon@qq.com", subject="推荐材料", attachments=files)
     [msg] = desk.poll()["messages"]
     assert msg["unit"] is None and codes(msg["findings"]) == ["unknown_unit"]
-    record_decision(desk.svc, "assign", msg["key"], "綦江区科协")
+    record_decision(desk.ctx, "assign", msg["key"], "綦江区科协")
     [msg] = desk.status()["messages"]
     assert msg["unit"] == "綦江区" and codes(msg["findings"]) == []
     assert codes(desk.unit("綦江区")["findings"]) == ["missing_summary"]
-    list(reprocess(desk.svc, None))  # reprocessing keeps the organiser's decision
+    list(reprocess(desk.ctx, None))  # reprocessing keeps the organiser's decision
     assert desk.status()["messages"][0]["unit"] == "綦江区"
 
 
@@ -225,18 +224,19 @@ def test_reprocessing_is_idempotent_and_follows_a_new_deadline(desk):
               attachments=materials("大足区科协", ["曾强"], seed=23))
     desk.poll()
     before = desk.status()
-    list(reprocess(desk.svc, None))
-    list(reprocess(desk.svc, None))
+    list(reprocess(desk.ctx, None))
+    list(reprocess(desk.ctx, None))
     after = desk.status()
     for doc in (before, after):
         doc.pop("generated_at")
     assert after == before
     earlier = desk.cfg.campaign.model_copy(update={"deadline": dt.datetime(2021, 5, 27, 23, 59, 59, tzinfo=CST)})
-    desk.svc.cfg = desk.cfg = desk.cfg.model_copy(update={"campaign": earlier})
-    dry = list(reprocess(desk.svc, None, dry_run=True))
+    desk.cfg = desk.cfg.model_copy(update={"campaign": earlier})
+    desk.ctx = dataclasses.replace(desk.ctx, config=desk.cfg)
+    dry = list(reprocess(desk.ctx, None, dry_run=True))
     assert "unit 大足区:" in dry and "  late: False -> True" in dry and "  + late" in dry
     assert desk.unit("大足区")["late"] is False  # a dry run writes nothing
-    list(reprocess(desk.svc, None))
+    list(reprocess(desk.ctx, None))
     assert desk.unit("大足区")["late"] is True
 
 
@@ -267,7 +267,7 @@ def test_configured_units_aliases_and_sender_addresses_are_honoured(dovecot, ima
     found = desk.unit("重庆市土木建筑学会")
     assert (found["category"], found["quota"]) == ("society", 1)
     assert codes(found["findings"]) == ["quota_exceeded"]  # the report came in the second mail
-    desk.svc.close()
+    desk.ctx.close()
 
 
 def test_the_whole_pipeline_runs_on_postgresql(dovecot, imap_config, pg_url):
@@ -283,6 +283,6 @@ def test_the_whole_pipeline_runs_on_postgresql(dovecot, imap_config, pg_url):
     unit = desk.unit("万州区")
     assert (unit["status"], [c["name"] for c in unit["candidates"]]) == ("incomplete", ["冯军", "韩梅"])
     assert codes(unit["findings"]) == ["missing_form", "missing_id_photo", "photo_count"]
-    list(reprocess(desk.svc, None))
+    list(reprocess(desk.ctx, None))
     assert desk.unit("万州区") == unit
-    desk.svc.close()
+    desk.ctx.close()

@@ -9,8 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
-from . import clients, documents, images
-from .zips import gbk_zip
+from mailintake.ingest.samples import clients, documents, images
+from mailintake.ingest.samples.zips import gbk_zip
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MAILBOX = "834396688@qq.com"

@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from ..config import Mailbox
+from mailintake.common.errors import SourceError
+from mailintake.ingest.config import Mailbox
+from mailintake.ingest.tls import client_context
 
 log = logging.getLogger(__name__)
-
-
-class SourceError(Exception):
-    """A mailbox problem worth one clear line to the operator (bad password, unreachable, …)."""
 
 
 @dataclass(frozen=True)
@@ -30,14 +28,6 @@ class Entry:
     uid: int
     size: int
     internaldate: dt.datetime
-
-
-def tls_context(verify: bool, ca_file: str) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=ca_file or None)
-    if not verify:  # an explicit, documented per-server opt-out; never the default
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 class ImapSource:
@@ -81,7 +71,7 @@ class ImapSource:
 
     def _connect(self) -> IMAPClient:
         cfg = self.cfg
-        ctx = tls_context(cfg.verify_tls, cfg.ca_file)
+        ctx = client_context(cfg)
         try:
             client = IMAPClient(
                 cfg.host, port=cfg.port, ssl=cfg.security == "tls", ssl_context=ctx,

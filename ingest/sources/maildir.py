@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailintake.common.errors import SourceError
+
 
 @dataclass(frozen=True)
 class FileEntry:
@@ -36,7 +38,7 @@ class FileSource:
 
     def entries(self) -> list[FileEntry]:
         if not self.path.is_dir():
-            raise FileNotFoundError(f"mailbox folder {self.path} does not exist")
+            raise SourceError(f"mailbox folder {self.path} does not exist")
         if (self.path / "new").is_dir() or (self.path / "cur").is_dir():
             files = [p for sub in ("new", "cur") for p in sorted((self.path / sub).glob("*")) if p.is_file()]
             found = [FileEntry(p.name.split(":", 1)[0], p, _maildir_time(p)) for p in files]

@@ -1,0 +1,94 @@
+"""One stored message through the stages, in the order they run:
+
+    parse (pure: raw bytes -> facts) -> record (rows) -> place (late, quarantine, unit)
+    -> judge + save (the dossiers it touches) -> commit -> blob effects (after the commit)
+
+Facts are a pure function of the raw bytes, the config and the organisers' decisions, so this can be
+re-run at any time: it replaces the message's derived rows and recomputes the dossiers. Filesystem
+effects (quarantine move, deletion of files no longer needed) follow the commit and are idempotent;
+`effects.sweep` finishes any that a crash cut off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailintake.ingest import dossier
+from mailintake.ingest.context import Context
+from mailintake.ingest.placement import place
+from mailintake.ingest.record import record
+from mailintake.parsers.facts import MessageFacts
+from mailintake.parsers.message import parse_message
+from mailintake.store.effects import BlobEffects, settle, sweep
+from mailintake.store.models import Message, Unit
+from mailintake.store.queries import raw_area
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = None) -> tuple[int, list[str]]:
+    """Process every stored message in arrival order; returns (processed count, keys that failed)."""
+    sweep(ctx.db, ctx.blobs)
+    with ctx.db.session() as s:
+        ids = list(s.scalars(select(Message.id).where(Message.state == "stored")
+                             .order_by(Message.internaldate, Message.id)))
+    failed: list[str] = []
+    for n, msg_id in enumerate(ids, 1):
+        key = process_one(ctx, msg_id)
+        if key:
+            failed.append(key)
+        if progress:
+            progress(n, len(ids))
+    return len(ids) - len(failed), failed
+
+
+def process_one(ctx: Context, msg_id: int) -> str | None:
+    """Returns the message key if processing failed (the failure is recorded on the row).
+
+    Each attempt is counted in its own commit first, so a message that kills the process (a crash
+    in a native library) is set aside after MAX_ATTEMPTS instead of blocking every later poll.
+    """
+    with ctx.db.session() as s:
+        msg = s.get(Message, msg_id)
+        if msg.attempts >= MAX_ATTEMPTS:
+            msg.state, msg.error = "failed", f"processing did not finish in {msg.attempts} attempts"
+            return msg.key
+        msg.attempts += 1
+    try:
+        with ctx.db.session() as s:
+            effects = run_stages(s, ctx, s.get(Message, msg_id))
+    except Exception as exc:  # one bad message must never stop the mailbox
+        log.exception("processing message %s failed", msg_id)
+        with ctx.db.session() as s:
+            msg = s.get(Message, msg_id)
+            msg.state, msg.error = "failed", f"{type(exc).__name__}: {exc}"
+            return msg.key
+    settle(ctx.db, ctx.blobs, effects)
+    return None
+
+
+def run_stages(s: Session, ctx: Context, msg: Message) -> BlobEffects:
+    """Parse, record, place and judge one message inside the caller's transaction.
+
+    Returns the blob effects to carry out once the caller has committed.
+    """
+    previous_unit = msg.unit_id
+    facts = parse(s, ctx, msg)
+    effects = record(s, ctx, msg, facts)
+    place(s, ctx, msg, facts)
+    for unit_id in {previous_unit, msg.unit_id} - {None}:
+        dossier.recompute(s, ctx, s.get(Unit, unit_id))
+    msg.state, msg.error, msg.attempts = "processed", None, 0
+    msg.processed_at = ctx.clock()
+    return effects
+
+
+def parse(s: Session, ctx: Context, msg: Message) -> MessageFacts:
+    """The message's facts, from its raw bytes where the committed rows say they are."""
+    return parse_message(ctx.blobs.get(raw_area(s, msg.sha256), msg.sha256), ctx.settings)

@@ -1,0 +1,68 @@
+"""`mailintake poll`: one pass — fetch what is new (stage 1), then process everything not yet processed.
+
+What was recorded before an outage is processed all the same; the outage is reported afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from imapclient.exceptions import IMAPClientError
+
+from mailintake.common.errors import SourceError
+from mailintake.ingest import fetch, pipeline
+from mailintake.ingest.context import Context
+from mailintake.ingest.sources.imap import ImapSource
+from mailintake.ingest.sources.maildir import FileSource
+
+Reporter = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class PollSummary:
+    fetched: int = 0
+    rematched: int = 0
+    processed: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def poll(ctx: Context, progress: Reporter | None = None) -> PollSummary:
+    summary = PollSummary()
+
+    def stage(name: str) -> fetch.Progress | None:
+        return (lambda done, total: progress(name, done, total)) if progress else None
+
+    lost: SourceError | None = None
+    try:
+        result = fetch_new(ctx, stage("fetch"))
+        summary.fetched, summary.rematched = len(result.recorded), result.rematched
+    except SourceError as exc:  # what was recorded before the outage is processed all the same
+        lost = exc
+    summary.processed, summary.failed = pipeline.process_pending(ctx, stage("process"))
+    if lost is not None:
+        raise lost
+    return summary
+
+
+@contextmanager
+def open_source(ctx: Context) -> Iterator[ImapSource | FileSource]:
+    """The configured mailbox, opened (IMAP: connected, logged in, folder selected)."""
+    mb = ctx.config.mailbox
+    if mb.source == "maildir":
+        yield FileSource(ctx.config.resolve(mb.path))
+        return
+    with ImapSource(mb, mb.password()) as src:
+        yield src
+
+
+def fetch_new(ctx: Context, progress: fetch.Progress | None = None) -> fetch.FetchResult:
+    with open_source(ctx) as src:
+        if isinstance(src, FileSource):
+            return fetch.fetch_files(ctx, src, progress)
+        try:
+            return fetch.fetch_imap(ctx, src, progress)
+        except (IMAPClientError, OSError) as exc:
+            raise SourceError(f"{src.where}: connection lost during the poll ({exc}); "
+                              "what was recorded is kept, the next poll resumes") from None

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (on pytest's `pythonpath`; test modules never import each other)."""

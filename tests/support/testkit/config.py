@@ -1,0 +1,45 @@
+"""Configs for tests: SQLite and the blob store in the test's own folder, replies written to files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mailintake.ingest import config as config_mod
+from mailintake.ingest.context import Context
+from mailintake.parsers.facts import ParserSettings
+from mailintake.store.db import make_engine, upgrade
+
+
+def make_config(tmp_path: Path, **sections: dict) -> config_mod.Config:
+    data = {
+        "database": {"url": f"sqlite:///{tmp_path}/mailintake.db"},
+        "storage": {"root": str(tmp_path / "store")},
+        "replies": {"mode": "files", "dir": str(tmp_path / "replies")},
+        "reports": {"dir": str(tmp_path / "reports")},
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return config_mod.from_dict(data)
+
+
+def write_config(path: Path, cfg: config_mod.Config, **mailbox: object) -> Path:
+    """A TOML file for `cfg`'s mailbox, database and storage (for tests that run the CLI)."""
+    mb = {**cfg.mailbox.model_dump(exclude_defaults=True), **mailbox}
+    lines = ["[mailbox]"] + [f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {v}"
+                             for k, v in mb.items()]
+    lines += ["[database]", f'url = "{cfg.database.url}"', "[storage]", f'root = "{cfg.storage.root}"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def default_settings() -> ParserSettings:
+    """The parser settings of a config that sets nothing: the shipped 2021 campaign's."""
+    return config_mod.from_dict({"mailbox": {"host": "h"}}).parser_settings()
+
+
+def open_context(cfg: config_mod.Config) -> Context:
+    """A migrated database and an opened store for `cfg`, as a command would have them."""
+    engine = make_engine(cfg.database_url())
+    upgrade(engine)
+    engine.dispose()
+    return Context.open(cfg)
