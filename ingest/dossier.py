@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mailintake.common import findings as F
+from mailintake.common.vocab import Role
 from mailintake.ingest import rules
 from mailintake.ingest.context import Context
 from mailintake.ingest.record import finding_row
@@ -43,7 +44,7 @@ def _rows(s: Session, model: type, m: Message) -> list:
 
 
 def _file_row(m: Message, a: Attachment) -> rules.FileRow:
-    return rules.FileRow(a.id, m.key, a.display_name, a.role, a.person, a.seq, a.sealed,
+    return rules.FileRow(a.id, m.key, a.display_name, Role(a.role), a.person, a.seq, a.sealed,
                          a.facts.get("summary"), [stored_finding(f) for f in a.findings])
 
 

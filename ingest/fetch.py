@@ -18,6 +18,7 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailintake.common.vocab import MessageState
 from mailintake.ingest.context import Context
 from mailintake.ingest.sources.imap import Entry, ImapSource
 from mailintake.ingest.sources.maildir import FileSource
@@ -112,7 +113,7 @@ def new_message(s: Session, *, sha: str, size: int, internaldate: dt.datetime, *
     stem = sha[:12]
     copies = s.scalar(select(func.count()).select_from(Message).where(Message.key.like(f"{stem}%")))
     key = stem if not copies else f"{stem}-{copies + 1}"
-    msg = Message(key=key, sha256=sha, size=size, internaldate=internaldate, state="stored", **where)
+    msg = Message(key=key, sha256=sha, size=size, internaldate=internaldate, state=MessageState.STORED, **where)
     s.add(msg)
     return msg
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailintake.common.vocab import MessageState
 from mailintake.ingest import dossier
 from mailintake.ingest.context import Context
 from mailintake.ingest.placement import place
@@ -36,7 +37,7 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
     """Process every stored message in arrival order; returns (processed count, keys that failed)."""
     sweep(ctx.db, ctx.blobs)
     with ctx.db.session() as s:
-        ids = list(s.scalars(select(Message.id).where(Message.state == "stored")
+        ids = list(s.scalars(select(Message.id).where(Message.state == MessageState.STORED)
                              .order_by(Message.internaldate, Message.id)))
     failed: list[str] = []
     for n, msg_id in enumerate(ids, 1):
@@ -57,7 +58,7 @@ def process_one(ctx: Context, msg_id: int) -> str | None:
     with ctx.db.session() as s:
         msg = s.get(Message, msg_id)
         if msg.attempts >= MAX_ATTEMPTS:
-            msg.state, msg.error = "failed", f"processing did not finish in {msg.attempts} attempts"
+            msg.state, msg.error = MessageState.FAILED, f"processing did not finish in {msg.attempts} attempts"
             return msg.key
         msg.attempts += 1
     try:
@@ -67,7 +68,7 @@ def process_one(ctx: Context, msg_id: int) -> str | None:
         log.exception("processing message %s failed", msg_id)
         with ctx.db.session() as s:
             msg = s.get(Message, msg_id)
-            msg.state, msg.error = "failed", f"{type(exc).__name__}: {exc}"
+            msg.state, msg.error = MessageState.FAILED, f"{type(exc).__name__}: {exc}"
             return msg.key
     settle(ctx.db, ctx.blobs, effects)
     return None
@@ -84,7 +85,7 @@ def run_stages(s: Session, ctx: Context, msg: Message) -> BlobEffects:
     place(s, ctx, msg, facts)
     for unit_id in {previous_unit, msg.unit_id} - {None}:
         dossier.recompute(s, ctx, s.get(Unit, unit_id))
-    msg.state, msg.error, msg.attempts = "processed", None, 0
+    msg.state, msg.error, msg.attempts = MessageState.PROCESSED, None, 0
     msg.processed_at = ctx.clock()
     return effects
 

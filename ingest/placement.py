@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailintake.common import findings as F
+from mailintake.common.vocab import Kind
 from mailintake.ingest.context import Context
 from mailintake.ingest.record import finding_row
 from mailintake.ingest.unit_signals import identify
@@ -22,7 +23,7 @@ from mailintake.store.queries import latest_decision
 def place(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> Unit | None:
     """Set late, quarantined and unit on the message; returns its unit (None: not placed)."""
     campaign = ctx.config.campaign
-    msg.late = msg.kind == "submission" and msg.internaldate > campaign.deadline
+    msg.late = msg.kind == Kind.SUBMISSION and msg.internaldate > campaign.deadline
     if msg.late:
         tz = campaign.tz
         _add(s, msg, F.make("late", None, received=msg.internaldate.astimezone(tz).isoformat(),
@@ -31,7 +32,7 @@ def place(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> Unit |
     unit = None
     if msg.duplicate_of_id:
         unit = s.get(Message, msg.duplicate_of_id).unit
-    elif msg.kind == "submission":
+    elif msg.kind == Kind.SUBMISSION:
         unit = _unit(s, ctx, msg, facts)
     msg.unit_id = unit.id if unit else None
     s.flush()

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mailintake.common import findings as F
+from mailintake.common.vocab import MessageState
 from mailintake.ingest.context import Context
 from mailintake.parsers.facts import ExtractedFile, MessageFacts
 from mailintake.store.effects import BlobEffects
@@ -83,7 +84,7 @@ def _earliest_copy(s: Session, msg: Message, facts: MessageFacts) -> int | None:
         for other in s.scalars(select(Message).where(Message.message_id == msg.message_id,
                                                      Message.id != msg.id, Message.sha256 != msg.sha256)):
             theirs = Counter(s.scalars(select(Attachment.sha256).where(Attachment.message_id == other.id)))
-            if theirs == mine and other.state != "stored":
+            if theirs == mine and other.state != MessageState.STORED:
                 candidates.append(other)
     earlier = [o for o in candidates if (o.internaldate, o.id) < (msg.internaldate, msg.id)]
     if not earlier:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from mailintake.common import findings as F
 from mailintake.common.findings import Finding
+from mailintake.common.vocab import DossierStatus, Role
 from mailintake.ingest.config import Campaign
 
 _SPACE = re.compile(r"\s+")
@@ -21,7 +22,7 @@ class FileRow:
     attachment_id: int
     message_key: str
     display_name: str
-    role: str
+    role: Role
     person: str | None
     seq: int | None
     sealed: bool | None
@@ -58,7 +59,7 @@ class Judged:
 
 @dataclass
 class Verdict:
-    status: str  # complete | incomplete | quarantined
+    status: DossierStatus
     late: bool
     current: list[int]  # attachment ids that make up the dossier
     candidates: list[CandidateVerdict]
@@ -69,7 +70,7 @@ def judge(category: str, quota: int, files: list[FileRow], messages: list[Messag
           campaign: Campaign) -> Verdict:
     """Files must come in arrival order: a later file supersedes an earlier one of the same slot."""
     current = supersede(files)
-    summary = next((f for f in reversed(current) if f.role == "summary" and f.summary), None)
+    summary = next((f for f in reversed(current) if f.role == Role.SUMMARY and f.summary), None)
     candidates = _candidates(summary, current)
     gone = _withdrawn(files, summary)
     current = [f for f in current if f.person not in gone]
@@ -89,13 +90,16 @@ def judge(category: str, quota: int, files: list[FileRow], messages: list[Messag
     if errors:  # a link to a large attachment may hold what is missing: keep it in view
         found += [Judged("unit", x) for m in messages for x in m.findings if x.code == "cloud_attachment"]
     quarantined = any(m.quarantined for m in messages)
-    status = "quarantined" if quarantined else ("incomplete" if errors else "complete")
+    if quarantined:
+        status = DossierStatus.QUARANTINED
+    else:
+        status = DossierStatus.INCOMPLETE if errors else DossierStatus.COMPLETE
     return Verdict(status, late, [f.attachment_id for f in current], candidates, found)
 
 
 def supersede(files: list[FileRow]) -> list[FileRow]:
     """Keep a file only while no later file has claimed one of its slots (name, or candidate+role+number)."""
-    relevant = [f for f in files if f.role not in ("archive", "other")]
+    relevant = [f for f in files if f.role not in (Role.ARCHIVE, Role.OTHER)]
     owner: dict[tuple, int] = {}
     for f in relevant:
         for slot in _slots(f):
@@ -106,10 +110,10 @@ def supersede(files: list[FileRow]) -> list[FileRow]:
 def _slots(f: FileRow) -> list[tuple]:
     name = _SPACE.sub("", f.display_name.rsplit("/", 1)[-1]).lower()
     slots: list[tuple] = [("name", name)]
-    if f.role in ("summary", "report"):
+    if f.role in (Role.SUMMARY, Role.REPORT):
         slots.append((f.role,))
-    elif f.role == "id_photo" and f.person:
-        slots.append((f.person, "id_photo"))
+    elif f.role == Role.ID_PHOTO and f.person:
+        slots.append((f.person, Role.ID_PHOTO))
     elif f.person and f.seq is not None:
         slots.append((f.person, f.role, f.seq))
     return slots
@@ -119,7 +123,8 @@ def _candidates(summary: FileRow | None, current: list[FileRow]) -> list[Candida
     if summary is not None:
         rows = summary.summary["rows"]
         return [CandidateVerdict(r["name"], {k: v for k, v in r.items() if k != "name"}) for r in rows if r["name"]]
-    people = dict.fromkeys(f.person for f in current if f.person and f.role in ("form", "id_photo", "life_photo"))
+    material = (Role.FORM, Role.ID_PHOTO, Role.LIFE_PHOTO)
+    people = dict.fromkeys(f.person for f in current if f.person and f.role in material)
     return [CandidateVerdict(p, {}) for p in people]
 
 
@@ -127,15 +132,15 @@ def _withdrawn(files: list[FileRow], summary: FileRow | None) -> set[str]:
     """People listed in an earlier summary table but not in the latest: their material drops out."""
     if summary is None:
         return set()
-    listed = {r["name"] for f in files if f.role == "summary" and f.summary for r in f.summary["rows"]}
+    listed = {r["name"] for f in files if f.role == Role.SUMMARY and f.summary for r in f.summary["rows"]}
     return listed - {r["name"] for r in summary.summary["rows"]}
 
 
 def _check_candidate(c: CandidateVerdict, current: list[FileRow], campaign: Campaign) -> None:
     mine = [f for f in current if f.person == c.name]
-    c.form = any(f.role == "form" for f in mine)
-    c.id_photo = any(f.role == "id_photo" for f in mine)
-    c.life_photos = sum(f.role == "life_photo" for f in mine)
+    c.form = any(f.role == Role.FORM for f in mine)
+    c.id_photo = any(f.role == Role.ID_PHOTO for f in mine)
+    c.life_photos = sum(f.role == Role.LIFE_PHOTO for f in mine)
     lo, hi = campaign.photos.life_min, campaign.photos.life_max
     if not c.form:
         c.findings.append(F.make("missing_form", c.name))
@@ -153,9 +158,9 @@ def _check_candidate(c: CandidateVerdict, current: list[FileRow], campaign: Camp
 def _unit_findings(category: str, quota: int, current: list[FileRow], summary: FileRow | None,
                    candidates: list[CandidateVerdict]) -> list[Judged]:
     out: list[Judged] = []
-    if not any(f.role == "report" for f in current):
+    if not any(f.role == Role.REPORT for f in current):
         out.append(Judged("unit", F.make("missing_report")))
-    if not any(f.role == "summary" for f in current):
+    if not any(f.role == Role.SUMMARY for f in current):
         out.append(Judged("unit", F.make("missing_summary")))
     if len(candidates) > quota:
         out.append(Judged("unit", F.make("quota_exceeded", None, count=len(candidates), category=category,
@@ -165,4 +170,4 @@ def _unit_findings(category: str, quota: int, current: list[FileRow], summary: F
 
 def _unknown_people(current: list[FileRow], names: set[str]) -> list[Judged]:
     return [Judged("attachment", F.make("photo_unknown_person", f.display_name, person=f.person))
-            for f in current if f.role in ("id_photo", "life_photo") and f.person and f.person not in names]
+            for f in current if f.role in (Role.ID_PHOTO, Role.LIFE_PHOTO) and f.person and f.person not in names]

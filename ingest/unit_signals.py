@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailintake.common import findings as F
+from mailintake.common.vocab import Role
 from mailintake.ingest.registry import Registry
 from mailintake.parsers.facts import Finding, MessageFacts
 
@@ -49,7 +50,7 @@ def _explicit_signals(facts: MessageFacts, registry: Registry):
     if unit:
         yield "subject", unit
     for f in facts.files:
-        if f.role == "report":
+        if f.role == Role.REPORT:
             unit = registry.find_in_text(f.display_name) or registry.find_signatory(f.text)
             if unit:
                 yield "report", unit

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mailintake.common.findings import Finding
+from mailintake.common.vocab import Kind, Role
 
 __all__ = ["Finding"]  # re-exported: the facts carry findings
 
-ROLES = ("report", "form", "summary", "id_photo", "life_photo", "archive", "other")
+ROLES = tuple(Role)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class ExtractedFile:
     content: bytes
     sha256: str
     detected_type: str  # jpeg png heic gif bmp webp pdf docx doc xlsx xls wps et zip rar 7z text unknown
-    role: str = "other"
+    role: Role = Role.OTHER
     role_reason: str = ""
     person: str | None = None
     seq: int | None = None
@@ -100,7 +101,7 @@ class MessageFacts:
     date_header: str | None  # as sent; never decides lateness
     headers: dict[str, str]  # lower-case name -> decoded value, for kinds/auto-reply detection
     body_text: str
-    kind: str = "submission"  # submission | auto_reply | bounce | other
+    kind: Kind = Kind.SUBMISSION
     files: list[ExtractedFile] = field(default_factory=list)
     cloud_links: list[CloudLink] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # message-level

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from mailintake.common.vocab import Kind
 from mailintake.parsers.mime import MimeMessage
 
 _DAEMONS = frozenset({"mailer-daemon", "postmaster", "mail-daemon"})
@@ -19,15 +20,15 @@ _AUTO_SUBJECT = re.compile(
 )
 
 
-def classify_kind(msg: MimeMessage, has_materials: bool) -> str:
+def classify_kind(msg: MimeMessage, has_materials: bool) -> Kind:
     """"bounce", "auto_reply", "other" (nothing to assess) or "submission", tested in that order."""
     if _is_bounce(msg):
-        return "bounce"
+        return Kind.BOUNCE
     if _is_auto_reply(msg):
-        return "auto_reply"
+        return Kind.AUTO_REPLY
     if _null_return_path(msg):
-        return "bounce"  # null sender without auto-reply marks: a non-standard delivery report
-    return "submission" if has_materials else "other"
+        return Kind.BOUNCE  # null sender without auto-reply marks: a non-standard delivery report
+    return Kind.SUBMISSION if has_materials else Kind.OTHER
 
 
 def _is_bounce(msg: MimeMessage) -> bool:

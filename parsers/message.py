@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 
 from mailintake.common import findings as F
+from mailintake.common.vocab import PHOTO_ROLES, Role
 from mailintake.parsers.archives import expand
 from mailintake.parsers.cloud_links import find_cloud_links
 from mailintake.parsers.documents import read_document
@@ -22,7 +23,6 @@ from mailintake.parsers.seal import seal_in_images
 from mailintake.parsers.secrecy import find_secrecy_marking
 from mailintake.parsers.summary import NOT_EXCEL, read_summary
 
-PHOTO_ROLES = ("id_photo", "life_photo")
 _UNREADABLE = {"corrupt": "document_corrupt", "encrypted": "document_encrypted"}  # problem -> reason code
 _TEXT_DOCUMENTS = {"pdf", "docx", "xlsx", "xls"}
 _RENDERED_PAGES = 3  # a seal sits on the first pages; later ones are not rendered
@@ -98,7 +98,7 @@ def _check(f: ExtractedFile, settings: ParserSettings, pictures: list[bytes]) ->
     marking = find_secrecy_marking(f.display_name) or (find_secrecy_marking(f.text) if f.text else None)
     if marking:
         f.findings.append(F.make("classified_marker", f.display_name, marking=marking))
-    if f.role in ("report", "form") and _without_text(f):
+    if f.role in (Role.REPORT, Role.FORM) and _without_text(f):
         f.findings.append(F.make("markings_not_checked", f.display_name))
     if f.role in PHOTO_ROLES:
         # Named like a photo but no image (0 bytes, an error page, a PDF): inspecting it reports it as corrupt.
@@ -106,11 +106,11 @@ def _check(f: ExtractedFile, settings: ParserSettings, pictures: list[bytes]) ->
         f.findings.extend(photo_findings(f.display_name, f.size, info, f.role, settings))
         if f.seq is None and not _named_id_photo(f):
             f.findings.append(F.make("photo_bad_name", f.display_name))
-    elif f.role == "summary":
+    elif f.role == Role.SUMMARY:
         _check_summary(f)
     elif f.problem in _UNREADABLE:
         f.findings.append(F.make("file_corrupt", f.display_name, reason=_UNREADABLE[f.problem]))
-    elif f.role == "report":
+    elif f.role == Role.REPORT:
         _check_report(f, pictures, settings)
 
 
@@ -120,7 +120,7 @@ def _without_text(f: ExtractedFile) -> bool:
 
 
 def _named_id_photo(f: ExtractedFile) -> bool:
-    return f.role == "id_photo" and looks_like_id_photo_name(f.display_name)
+    return f.role == Role.ID_PHOTO and looks_like_id_photo_name(f.display_name)
 
 
 def _check_summary(f: ExtractedFile) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from mailintake.common import findings
+from mailintake.common.vocab import Role
 from mailintake.parsers.facts import Finding, ParserSettings, PhotoInfo
 from mailintake.parsers.photo_names import looks_like_id_photo_name
 
@@ -140,7 +141,7 @@ def photo_findings(name: str, size: int, info: PhotoInfo, role: str, settings: P
         found.append(findings.make("photo_too_small", name, size=size, minimum=minimum))
     if info.problem is not None:
         found.append(findings.make("photo_corrupt", name))
-    elif role == "id_photo" and info.width and info.height:
+    elif role == Role.ID_PHOTO and info.width and info.height:
         problems = _id_format_problems(info, settings.id_ratio_min, settings.id_ratio_max)
         if problems:
             found.append(findings.make(

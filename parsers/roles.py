@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from mailintake.common.vocab import Role
 from mailintake.parsers.facts import ExtractedFile, ParserSettings
 from mailintake.parsers.filetypes import is_archive, is_image
 from mailintake.parsers.photo_names import looks_like_id_photo_name, parse_photo_name, person_from_name
@@ -16,10 +17,10 @@ from mailintake.parsers.photos import choose_id_photo
 
 # (role, filename/title keywords, reason) — checked in this order; 汇总表 before 推荐表 because
 # "推荐人选汇总表" contains neither 推荐表 nor 报告, but "推荐表汇总" must still be a summary.
-_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
-    ("summary", ("汇总表", "人选汇总", "附件2", "附件二", "推荐汇总")),
-    ("form", ("推荐表", "附件1", "附件一", "申报表", "登记表")),
-    ("report", ("推荐工作情况报告", "工作情况报告", "情况报告", "推荐报告", "工作报告", "报告")),
+_KEYWORDS: list[tuple[Role, tuple[str, ...]]] = [
+    (Role.SUMMARY, ("汇总表", "人选汇总", "附件2", "附件二", "推荐汇总")),
+    (Role.FORM, ("推荐表", "附件1", "附件一", "申报表", "登记表")),
+    (Role.REPORT, ("推荐工作情况报告", "工作情况报告", "情况报告", "推荐报告", "工作报告", "报告")),
 ]
 _DOCUMENTS = {"pdf", "docx", "doc", "wps", "xlsx", "xls", "et", "text"}
 _FORM_PERSON = re.compile(r"姓\s*名[\s:：|｜,，]*([\u4e00-\u9fff·]{2,8}?)(?=[\s|｜,，]|性\s*别|$)")
@@ -31,13 +32,13 @@ def assign_roles(files: list[ExtractedFile], settings: ParserSettings) -> None:
     photos: dict[str | None, list[int]] = {}
     for index, f in enumerate(files):
         if is_archive(f.detected_type):
-            f.role, f.role_reason = "archive", "压缩包（其中文件逐一识别）"
+            f.role, f.role_reason = Role.ARCHIVE, "压缩包（其中文件逐一识别）"
         elif _by_keyword(f) or (f.detected_type in _DOCUMENTS and _by_text(f)):
             pass  # role set from the name or the text
         elif is_image(f.detected_type) or _looks_like_photo_name(f.display_name):
             photos.setdefault(_photo_person(f), []).append(index)
         else:
-            f.role, f.role_reason = "other", "文件名和内容均未显示其为推荐材料"
+            f.role, f.role_reason = Role.OTHER, "文件名和内容均未显示其为推荐材料"
     for person, indexes in photos.items():
         _photo_roles(files, person, indexes, settings)
 
@@ -57,10 +58,10 @@ def _by_keyword(f: ExtractedFile) -> bool:
         hit = next((w for w in words if w in name), None)
         if hit is None:
             continue
-        if role == "report" and is_image(f.detected_type) and parse_photo_name(name):
+        if role == Role.REPORT and is_image(f.detected_type) and parse_photo_name(name):
             return False  # 张三报告1.jpg is still somebody's photo
         f.role, f.role_reason = role, f"文件名含“{hit}”"
-        if role == "form":
+        if role == Role.FORM:
             f.person = _form_person(f)
         return True
     return False
@@ -69,18 +70,18 @@ def _by_keyword(f: ExtractedFile) -> bool:
 def _by_text(f: ExtractedFile) -> bool:
     text = (f.text or "")[:600]
     if f.summary is not None or any(w in text for w in ("推荐人选汇总表", "人选汇总表")):
-        f.role, f.role_reason = "summary", "内容为推荐人选汇总表"
+        f.role, f.role_reason = Role.SUMMARY, "内容为推荐人选汇总表"
         return True
     if "推荐表" in text[:200]:
-        f.role, f.role_reason = "form", "内容标题为推荐表"
+        f.role, f.role_reason = Role.FORM, "内容标题为推荐表"
         f.person = _form_person(f)
         return True
     if "情况报告" in text[:300] or "推荐工作" in text[:300]:
-        f.role, f.role_reason = "report", "内容为推荐工作情况报告"
+        f.role, f.role_reason = Role.REPORT, "内容为推荐工作情况报告"
         return True
     stem = _stem(f.display_name)
     if _CJK_NAME.match(stem) and f.detected_type in {"pdf", "docx", "doc", "wps"}:
-        f.role, f.role_reason, f.person = "form", f"以姓名“{stem}”命名的文档，按推荐表处理", stem
+        f.role, f.role_reason, f.person = Role.FORM, f"以姓名“{stem}”命名的文档，按推荐表处理", stem
         return True
     return False
 
@@ -121,10 +122,10 @@ def _photo_roles(files: list[ExtractedFile], person: str | None, indexes: list[i
     for i in indexes:
         f = files[i]
         if i == chosen:
-            f.role = "id_photo"
+            f.role = Role.ID_PHOTO
             f.role_reason = _id_reason(f, settings)
         else:
-            f.role = "life_photo"
+            f.role = Role.LIFE_PHOTO
             f.role_reason = "生活或工作照片" if person else "照片，未能从文件名识别姓名"
 
 

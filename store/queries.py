@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailintake.common.vocab import Kind
 from mailintake.store.models import Attachment, Decision, Message, Unit
 
 LATE_DECISIONS = ("accept_late", "reject_late")
@@ -19,7 +20,7 @@ LATE_DECISIONS = ("accept_late", "reject_late")
 def counted_messages(s: Session, unit_id: int) -> list[Message]:
     """A unit's submissions that count (not re-deliveries), in arrival order."""
     return list(s.scalars(
-        select(Message).where(Message.unit_id == unit_id, Message.kind == "submission",
+        select(Message).where(Message.unit_id == unit_id, Message.kind == Kind.SUBMISSION,
                               Message.duplicate_of_id.is_(None)).order_by(Message.internaldate, Message.id)))
 
 

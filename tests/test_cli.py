@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from testkit.cli import mailintake, setup_box, status
 
 
@@ -26,3 +29,15 @@ def test_an_unknown_message_is_one_clear_line(tmp_path):
     run = mailintake(conf, "accept-late", "nosuchkey")
     assert run.returncode == 1
     assert run.stderr.strip() == "error: no message with key or reference number 'nosuchkey'"
+
+
+def test_status_piped_into_a_reader_that_leaves_early_exits_quietly(tmp_path):
+    """`mailintake status | head -1`: the reader closes the pipe; no BrokenPipeError traceback."""
+    conf = setup_box(tmp_path)
+    for args in (["status"], ["status", "--json"]):
+        proc = subprocess.Popen([sys.executable, "-m", "mailintake.ingest.cli", "-c", str(conf), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdout.close()  # gone before the first line is written
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 0
+        assert "Traceback" not in err and "BrokenPipe" not in err

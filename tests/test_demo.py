@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from alembic import command
+from sqlalchemy import inspect
+
+from mailintake.store.db import alembic_config, make_engine
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "demo-status.json"
 
@@ -97,6 +102,31 @@ def test_the_demo_status_matches_the_golden_file(demo):
     want = dump(comparable(json.loads(GOLDEN.read_text(encoding="utf-8"))))
     diff = list(difflib.unified_diff(want.splitlines(), got.splitlines(), "golden", "now", lineterm=""))
     assert got == want, "status --json differs from tests/golden/demo-status.json:\n" + "\n".join(diff[:80])
+
+
+def test_a_database_made_before_findings_kept_params_upgrades_and_reprocessing_changes_nothing(demo, tmp_path):
+    """Schema 0001 stored each finding's sentence, not its parameters. Such a database (the demo's, taken
+    back to 0001 with its data) upgrades, shows the same status, and a dry-run reprocess finds no change."""
+    assert demo.run.returncode == 0, demo.run.stderr
+    copy = tmp_path / "old"
+    shutil.copytree(demo.target, copy)  # the demo's config names its paths relative to itself
+    conf = str(copy / "mailintake.toml")
+    engine = make_engine(f"sqlite:///{copy / 'mailintake.db'}")
+    command.downgrade(alembic_config(engine), "0001")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("finding")}
+        unrendered = conn.exec_driver_sql("SELECT count(*) FROM finding WHERE detail IS NULL").scalar()
+    engine.dispose()
+    assert "params" not in columns and "candidate_id" not in columns and unrendered == 0
+    refused = mailintake("-c", conf, "status")
+    assert refused.returncode == 1 and "run `mailintake db upgrade`" in refused.stderr
+
+    assert mailintake("-c", conf, "db", "upgrade").returncode == 0
+    status = mailintake("-c", conf, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert dump(comparable(json.loads(status.stdout))) == dump(comparable(json.loads(GOLDEN.read_text("utf-8"))))
+    dry = mailintake("-c", conf, "reprocess", "--all", "--dry-run")
+    assert (dry.returncode, dry.stdout.strip()) == (0, "no changes"), dry.stderr
 
 
 def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path):

@@ -7,14 +7,24 @@ import os
 import stat
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
 from mailintake.ingest.cli import main
 from mailintake.ingest.context import Context
 from mailintake.ingest.poll import fetch_new
 from mailintake.store.blobs import BlobStore
-from mailintake.store.db import Database, NotMigrated, current_revision, head_revision, require_current, upgrade
-from mailintake.store.models import Message
+from mailintake.store.db import (
+    Database,
+    NotMigrated,
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    require_current,
+    upgrade,
+)
+from mailintake.store.models import Finding, Message
 from testkit.config import make_config, open_context
 from testkit.mail import SHANGHAI, plain_mail
 
@@ -45,6 +55,35 @@ def test_the_schema_migrates_on_postgresql_and_records_mail_there(pg_url, doveco
         assert msg.internaldate == when and msg.key == msg.sha256[:12]
     ctx.close()
     db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0002_ties_old_candidate_findings_to_their_candidate_and_keeps_their_sentences(
+        backend, tmp_path, request):
+    """Rows written by schema 0001 (a sentence, no params) survive the upgrade and the way back."""
+    url = f"sqlite:///{tmp_path}/m.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO unit (id, name, category) VALUES (1, '江北区', 'district')")
+        conn.exec_driver_sql("INSERT INTO candidate (id, unit_id, name, fields, id_photo, life_photos, form) "
+                             "VALUES (5, 1, '刘洋', '{}', true, 3, false)")
+        conn.exec_driver_sql("INSERT INTO finding (unit_id, scope, code, severity, subject, detail) VALUES "
+                             "(1, 'candidate', 'missing_form', 'error', '刘洋', '候选人刘洋缺少推荐表（附件1）。'), "
+                             "(1, 'unit', 'missing_report', 'error', NULL, '缺少推荐工作情况报告。')")
+    upgrade(engine)
+    with Database(url).session() as s:
+        rows = {f.code: f for f in s.scalars(select(Finding))}
+        assert rows["missing_form"].candidate_id == 5 and rows["missing_report"].candidate_id is None
+        assert rows["missing_form"].params is None
+        assert rows["missing_form"].detail == "候选人刘洋缺少推荐表（附件1）。"
+        s.add(Finding(unit_id=1, scope="unit", code="quota_exceeded", severity="error", subject=None,
+                      params={"count": 4, "category": "district", "quota": 3}))
+    command.downgrade(alembic_config(engine), "0001")  # rows written since get their sentence back
+    with engine.connect() as conn:
+        detail = conn.exec_driver_sql("SELECT detail FROM finding WHERE code = 'quota_exceeded'").scalar()
+    assert detail == "推荐人选4名，超过区县推荐名额（不超过3名）。"
+    engine.dispose()
 
 
 def test_blobs_are_content_addressed_atomic_and_quarantine_is_private(tmp_path):

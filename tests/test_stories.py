@@ -108,7 +108,10 @@ def test_a_corrected_photo_sent_later_fixes_the_finding(desk):
     first = [(n, small) if n == "刘洋3.jpg" else (n, d) for n, d in files]
     desk.send(sender="jbkx@qq.com", subject="【江北区】推荐材料", attachments=first)
     desk.poll()
-    assert codes(desk.unit(unit)["findings"]) == ["photo_too_small"]
+    [too_small] = desk.unit(unit)["findings"]
+    assert (too_small["code"], too_small["subject"]) == ("photo_too_small", "刘洋3.jpg")
+    assert too_small["params"] == {"size": len(small), "minimum": 2 * 1024 * 1024}  # bytes, for every reader
+    assert "小于要求的2.0 MB" in too_small["detail"]
     desk.send(BEFORE + dt.timedelta(days=1), sender="jbkx@qq.com", subject="【江北区】更正照片",
               attachments=[(n, d) for n, d in files if n == "刘洋3.jpg"])
     status = desk.poll()
@@ -123,7 +126,8 @@ def test_an_institution_with_three_candidates_exceeds_its_quota(desk):
     unit = desk.unit("重庆医科大学附属第一医院")
     assert (unit["category"], unit["quota"], unit["status"]) == ("institution", 2, "incomplete")
     assert codes(unit["findings"]) == ["quota_exceeded"]
-    assert "3名" in unit["findings"][0]["detail"] and "不超过2名" in unit["findings"][0]["detail"]
+    assert unit["findings"][0]["params"] == {"count": 3, "category": "institution", "quota": 2}
+    assert unit["findings"][0]["detail"] == "推荐人选3名，超过企事业单位推荐名额（不超过2名）。"
 
 
 def test_a_late_mail_with_a_forged_early_date_is_late_until_an_organiser_decides(desk):
@@ -134,6 +138,9 @@ def test_a_late_mail_with_a_forged_early_date_is_late_until_an_organiser_decides
     [msg] = status["messages"]
     assert msg["late"] is True and codes(msg["findings"]) == ["late"]
     assert msg["received_at"] == "2021-05-29T00:00:01+08:00"
+    assert msg["findings"][0]["params"] == {"received": "2021-05-29T00:00:01+08:00",
+                                            "deadline": "2021-05-28T23:59:59+08:00"}  # instants with their offset
+    assert msg["findings"][0]["detail"] == "材料于2021年05月29日 00:00送达，晚于报送截止时间2021年05月28日 23:59。"
     unit = desk.unit("重庆大学")
     assert (unit["late"], unit["status"], codes(unit["findings"])) == (True, "complete", ["late"])
     record_decision(desk.ctx, "accept_late", msg["key"], None)
