@@ -69,6 +69,15 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "file_corrupt": (ERROR, "文件“{subject}”{reason:reason}，无法打开，请重新发送。"),
     "markings_not_checked": (WARNING, "“{subject}”为扫描件或无文字层，未能检查密级标识。"),
     "nested_too_deep": (ERROR, "压缩包“{subject}”中嵌套的压缩包层数过多，未予解压，请直接打包全部材料。"),
+    "undecodable_text": (
+        WARNING, "“{subject}”中有无法识别的字符（{where}），系统未作猜测，以“\ufffd”原样保留，请核对。"),
+}
+
+# (code, flag param) -> the sentence said instead when the finding's params set that flag
+VARIANTS: dict[tuple[str, str], str] = {
+    ("photo_too_small", "inline"): (
+        "照片“{subject}”是粘贴在邮件正文中的图片，已被邮件客户端压缩为{size:size}（要求不小于{minimum:size}），"
+        "请将原图作为附件发送。"),
 }
 
 # reason codes -> the words they stand for; a reason may use the finding's other params
@@ -128,7 +137,8 @@ def make(code: str, subject: str | None = None, **params: Param) -> Finding:
 
 def render(code: str, subject: str | None, params: Mapping[str, Any]) -> str:
     """The Chinese sentence for a finding; a missing parameter renders as empty text, never an error."""
-    return _Formatter(_Values(params, subject=subject or "")).fill(CATALOGUE[code][1])
+    template = next((t for (c, flag), t in VARIANTS.items() if c == code and params.get(flag)), CATALOGUE[code][1])
+    return _Formatter(_Values(params, subject=subject or "")).fill(template)
 
 
 def human_size(n: int) -> str:

@@ -27,6 +27,7 @@ def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobE
     effects.files |= set(s.scalars(select(Attachment.sha256).where(Attachment.message_id == msg.id)))
     msg.message_id = (facts.message_id or "")[:MAX_HEADER_CHARS] or None
     msg.sender, msg.subject, msg.kind = facts.sender, facts.subject, facts.kind
+    msg.sender_name, msg.kind_reason = facts.sender_name, facts.kind_reason or None
     s.execute(delete(Attachment).where(Attachment.message_id == msg.id))
     s.execute(delete(Finding).where(Finding.message_id == msg.id))
     s.flush()

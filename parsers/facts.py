@@ -102,6 +102,7 @@ class MessageFacts:
     headers: dict[str, str]  # lower-case name -> decoded value, for kinds/auto-reply detection
     body_text: str
     kind: Kind = Kind.SUBMISSION
+    kind_reason: str = ""  # why it is that kind: a short code such as "material", "dsn", "auto_submitted"
     files: list[ExtractedFile] = field(default_factory=list)
     cloud_links: list[CloudLink] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # message-level

@@ -87,8 +87,10 @@ class Message(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     internaldate: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sender: Mapped[str | None] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(320))  # the From display name, decoded
     subject: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(String(20))
+    kind_reason: Mapped[str | None] = mapped_column(String(60))  # why the message was classed as `kind`
     state: Mapped[str] = mapped_column(String(20), default="stored", index=True)  # stored|processed|failed
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # processing attempts, counted before each

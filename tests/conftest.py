@@ -91,3 +91,13 @@ def smtp_server(tls_files):
     ctl.start()
     yield {"host": "127.0.0.1", "port": ctl.port, "cafile": str(cert), "handler": handler}
     ctl.stop()
+
+
+@pytest.fixture
+def maildir_desk(tmp_path):
+    """The campaign mailbox as a Maildir, polled through the real pipeline (see testkit.desk)."""
+    from testkit.desk import MaildirDesk
+
+    desk = MaildirDesk(tmp_path)
+    yield desk
+    desk.close()
