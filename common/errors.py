@@ -8,9 +8,10 @@ from __future__ import annotations
 
 
 class MailintakeError(Exception):
-    """Something an operator can fix: printed as `error: <message>`, exit code `exit_code`."""
+    """Something an operator can fix: printed as `<prefix>: <message>`, exit code `exit_code`."""
 
     exit_code = 1
+    prefix = "error"
 
     @property
     def lines(self) -> list[str]:
@@ -21,6 +22,7 @@ class ConfigError(MailintakeError):
     """The config file is missing, unreadable or invalid: one line per problem, exit code 2."""
 
     exit_code = 2
+    prefix = "config error"
 
     def __init__(self, lines: list[str]):
         super().__init__("\n".join(lines))

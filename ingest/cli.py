@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mailintake.common.errors import ConfigError, MailintakeError
+from mailintake.common.errors import MailintakeError
 from mailintake.ingest import config as config_mod
 from mailintake.ingest.context import Context
 
@@ -25,9 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except MailintakeError as exc:  # the project's own errors: one line each, never a traceback
-        prefix = "config error" if isinstance(exc, ConfigError) else "error"
         for line in exc.lines:
-            print(f"{prefix}: {line}", file=sys.stderr)
+            print(f"{exc.prefix}: {line}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `mailintake status | head`: the reader left, as Unix tools expect
         _silence_stdout()

@@ -210,6 +210,8 @@ class Reports(_Section):
 
 class Schedule(_Section):
     poll_seconds: int = Field(300, ge=10)
+    # organiser commands wait this long for a poll in progress to release the processing lock
+    lock_wait_seconds: float = Field(120, ge=0)
 
 
 class Config(_Section):

@@ -13,6 +13,7 @@ from mailintake.common.errors import UnknownMessage
 from mailintake.ingest.context import Context
 from mailintake.ingest.pipeline import run_stages
 from mailintake.store.effects import settle, sweep
+from mailintake.store.lock import processing_lock
 from mailintake.store.models import Decision, Message
 
 
@@ -30,6 +31,11 @@ def find_message(s: Session, ref: str) -> Message:
 
 def record_decision(ctx: Context, kind: str, ref: str, value: str | None, made_by: str = "cli") -> str:
     """Store the decision, re-run the message's stages with it, and say what it now is."""
+    with processing_lock(ctx.db, ctx.config.schedule.lock_wait_seconds):
+        return _apply(ctx, kind, ref, value, made_by)
+
+
+def _apply(ctx: Context, kind: str, ref: str, value: str | None, made_by: str) -> str:
     sweep(ctx.db, ctx.blobs)
     with ctx.db.session() as s:
         msg = find_message(s, ref)

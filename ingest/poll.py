@@ -16,6 +16,7 @@ from mailintake.ingest import fetch, pipeline
 from mailintake.ingest.context import Context
 from mailintake.ingest.sources.imap import ImapSource
 from mailintake.ingest.sources.maildir import FileSource
+from mailintake.store.lock import processing_lock
 
 Reporter = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -29,6 +30,12 @@ class PollSummary:
 
 
 def poll(ctx: Context, progress: Reporter | None = None) -> PollSummary:
+    """One cycle under the processing lock; raises Busy at once if another process holds it."""
+    with processing_lock(ctx.db):
+        return _cycle(ctx, progress)
+
+
+def _cycle(ctx: Context, progress: Reporter | None) -> PollSummary:
     summary = PollSummary()
 
     def stage(name: str) -> fetch.Progress | None:

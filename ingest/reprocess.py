@@ -17,6 +17,7 @@ from mailintake.ingest.decisions import find_message
 from mailintake.ingest.pipeline import process_one, run_stages
 from mailintake.reports.status import build_status
 from mailintake.store.effects import sweep
+from mailintake.store.lock import processing_lock
 from mailintake.store.models import Message
 
 
@@ -26,8 +27,9 @@ def reprocess(ctx: Context, refs: list[str] | None, dry_run: bool = False) -> It
         if not dry_run:  # an operator asking again gets fresh attempts, even for a message set aside
             s.execute(update(Message).where(Message.id.in_(ids)).values(attempts=0))
     if not dry_run:
-        sweep(ctx.db, ctx.blobs)
-        failed = [key for msg_id in ids if (key := process_one(ctx, msg_id))]
+        with processing_lock(ctx.db, ctx.config.schedule.lock_wait_seconds):
+            sweep(ctx.db, ctx.blobs)
+            failed = [key for msg_id in ids if (key := process_one(ctx, msg_id))]
         yield f"reprocessed {len(ids) - len(failed)} message(s)" + (f"; failed: {', '.join(failed)}" if failed else "")
         return
     dry = dataclasses.replace(ctx, blobs=ctx.blobs.read_only())
