@@ -2,7 +2,8 @@
 
 The verdict is a pure function of the unit's files and messages (`rules.judge`); this module only reads
 them from the store and writes the result, in the caller's transaction. Candidate findings are tied to
-their candidate row by identity.
+their candidate row by identity. A quarantined message's files never reach the rules: only the names of
+the candidates they concern (`rules.sealed_names`) do.
 """
 
 from __future__ import annotations
@@ -26,11 +27,18 @@ def recompute(s: Session, ctx: Context, unit: Unit) -> rules.Verdict:
     kept = [m for m in messages if decisions.get(m.key) != "reject_late"]
     files = [_file_row(m, a) for m in kept if not m.quarantined for a in _rows(s, Attachment, m)]
     rows = [rules.MessageRow(m.key, m.late and decisions.get(m.key) is None, m.quarantined,
-                             [stored_finding(f) for f in _rows(s, Finding, m) if f.scope == "message"]) for m in kept]
+                             [stored_finding(f) for f in _rows(s, Finding, m) if f.scope == "message"],
+                             _sealed_names(s, m)) for m in kept]
     quota = effective_quota(unit, ctx.config.campaign.quotas.model_dump())
     verdict = rules.judge(unit.category, quota, files, rows, ctx.config.campaign)
     _save(s, ctx, unit, verdict)
     return verdict
+
+
+def _sealed_names(s: Session, m: Message) -> list[str]:
+    if not m.quarantined:
+        return []
+    return rules.sealed_names([_file_row(m, a) for a in _rows(s, Attachment, m)])
 
 
 def _late_decision(s: Session, key: str) -> str | None:

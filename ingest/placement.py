@@ -3,6 +3,11 @@
 Lateness by server arrival time, the quarantine flag, and the unit the message belongs to (from the
 signals in `unit_signals`, the sender's history and the organisers' `assign`). Rows only: the
 quarantine move itself is a post-commit effect.
+
+A unit is made only for a name the registry can categorise: a known unit, or a name whose form says
+what it is (society or institution words, see the registry data). Any other name gives `unknown_unit`
+(its subject the name written) and waits for an organiser's `assign`; a unit an organiser assigns is
+made even so, with the category the config gives it ([[campaign.units]]), else "institution".
 """
 
 from __future__ import annotations
@@ -55,11 +60,14 @@ def _unit(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> Unit |
     if guess.conflict:
         _add(s, msg, guess.conflict)
     if guess.name is None:
-        _add(s, msg, F.make("unknown_unit"))
+        _add(s, msg, F.make("unknown_unit", guess.unknown))
         return None
     unit = s.scalars(select(Unit).filter_by(name=guess.name)).first()
     if unit is None:
-        unit = Unit(name=guess.name, category=registry.category(guess.name), quota=registry.quotas.get(guess.name))
+        category = registry.category(guess.name)
+        if category is None:  # only an organiser's decision gets here: identify() places no unknown name
+            category = "institution"
+        unit = Unit(name=guess.name, category=category, quota=registry.quotas.get(guess.name))
         s.add(unit)
         s.flush()
     if msg.sender and guess.source not in ("sender_history", None):

@@ -2,8 +2,9 @@
 
 Units write their names many ways (渝中区科协, 石柱县, 高新区); one canonical name per unit keeps a
 dossier together across e-mails. The districts, aliases and the region's wording (office suffixes, the
-organisers' names, …) come from a data file: `campaign.registry_data`, by default the shipped
-data/chongqing_units.toml. The config can add units, aliases, sender addresses and words.
+organisers' names, the words that make a name a society or an institution, the reply prefixes, …)
+come from a data file: `campaign.registry_data`, by default the shipped data/chongqing_units.toml.
+The config can add units, aliases, sender addresses and words.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from mailintake.common.errors import ConfigError
 from mailintake.ingest.config import Config
 
 _PUNCT = re.compile(r"[\s（）()\[\]【】〔〕“”\"'《》:：,，。、·\-—_]+")
+_BREAK = re.compile(r"[（）()\[\]【】〔〕“”\"'《》:：,，。、·\-—_]+")  # _PUNCT but spaces: where a name ends
 _SEALED = re.compile(r"[（(]\s*(盖章|公章|章)\s*[）)]")
+_HANZI = re.compile(r"[\u3400-\u9fff]")
 _DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月|\d{4}[-./]\d{1,2}[-./]\d{1,2}")
 DEFAULT_DATA = "chongqing_units.toml"
 # Word lists a campaign's own data file may leave out: they are the form's wording, not the region's,
 # so the 2021 lists apply. Districts, aliases, city prefixes and organisers are never inherited.
-_WORD_LISTS = ("office_suffixes", "sentence_leads", "noise_words", "organisation_words", "society_words")
+_WORD_LISTS = ("office_suffixes", "sentence_leads", "noise_words", "organisation_words", "society_words",
+               "institution_words", "reply_prefixes")
 
 
 class _DataFile(BaseModel):
@@ -41,6 +45,8 @@ class _DataFile(BaseModel):
     noise_words: list[str] | None = None
     organisation_words: list[str] | None = None
     society_words: list[str] | None = None
+    institution_words: list[str] | None = None
+    reply_prefixes: list[str] | None = None
 
     @field_validator("districts", "city_prefixes", "organisers", *_WORD_LISTS)
     @classmethod
@@ -63,6 +69,8 @@ class RegistryData:
     noise_words: tuple[str, ...]
     organisation_words: tuple[str, ...]
     society_words: tuple[str, ...]
+    institution_words: tuple[str, ...]
+    reply_prefixes: tuple[str, ...]
 
 
 def _parse(text: str, origin: str, defaults: RegistryData | None) -> RegistryData:
@@ -141,14 +149,18 @@ class Registry:
         data, campaign = registry_data(cfg), cfg.campaign
         self.categories: dict[str, str] = dict.fromkeys(data.districts, "district")
         self.aliases: dict[str, str] = dict(data.aliases)
-        self.organisers: frozenset[str] = frozenset(_merged(data.organisers, campaign.organisers))
+        self.organisers: frozenset[str] = frozenset(map(_compact, _merged(data.organisers, campaign.organisers)))
         self._city_prefixes = _merged(data.city_prefixes, campaign.city_prefixes)
-        self._office_suffixes = _before_shorter(data.office_suffixes, campaign.office_suffixes)
+        # compared with names whose brackets and spaces are gone: "党工委宣传部（办公室）" -> 党工委宣传部办公室
+        self._office_suffixes = tuple(dict.fromkeys(_before_shorter(
+            tuple(map(_compact, data.office_suffixes)), [_compact(w) for w in campaign.office_suffixes])))
         self._sentence_leads = _merged(data.sentence_leads, campaign.sentence_leads)
         self._noise_words = _merged(data.noise_words, campaign.noise_words)
         org_words = _merged(data.organisation_words, campaign.organisation_words)
         self._org = _org_pattern(org_words) if org_words else None
         self._society_words = _merged(data.society_words, campaign.society_words)
+        self._institution_words = _merged(data.institution_words, campaign.institution_words)
+        self.reply_prefixes: tuple[str, ...] = _merged(data.reply_prefixes, campaign.reply_prefixes)
         self.senders: dict[str, str] = {}
         self.quotas: dict[str, int] = {}
         for u in cfg.campaign.units:
@@ -159,56 +171,70 @@ class Registry:
                 self.aliases[alias] = u.name
             for sender in u.senders:
                 self.senders[sender.lower()] = u.name
+        # The last character of the district names (区, 县): an office word that begins with it shares
+        # it with the district ("渝北区委宣传部" is 渝北区 + 区委宣传部).
+        self._level_chars = frozenset(n[-1] for n, c in self.categories.items() if c == "district")
         # longest first, so 万盛经开区 wins over 万盛 and 石柱土家族自治县 over 石柱县
         self._known = sorted([*self.categories, *self.aliases], key=len, reverse=True)
 
     def normalise(self, raw: str | None) -> str | None:
-        """Canonical unit name for what a submitter wrote, or None when nothing is left."""
+        """Canonical unit name for what a submitter wrote, or None when nothing is left.
+
+        A district name with any of its offices is the district ("两江新区党工委宣传部（办公室）" ->
+        两江新区); an organiser's name, before or after its office words are stripped, and a name that
+        is only the city are never a unit."""
         if not raw:
             return None
-        name = _PUNCT.sub("", _SEALED.sub("", raw))
-        name = name.removeprefix("推荐单位")
-        for _ in range(2):
-            for suffix in self._office_suffixes:
-                if name.endswith(suffix) and len(name) > len(suffix) + 1:
-                    name = name[: -len(suffix)]
-        bare = name
-        for prefix in self._city_prefixes:
-            bare = bare.removeprefix(prefix)
+        stages = self._office_stages(_compact(_SEALED.sub("", raw)).removeprefix("推荐单位"))
+        if any(self._is_organiser(stage) for stage in stages):
+            return None
+        name = stages[-1]
+        bare = self._without_city(name)
         for candidate in (name, bare):
             if candidate in self.categories:
                 return candidate
             if candidate in self.aliases:
                 return self.aliases[candidate]
-        if not name or name in self.organisers or len(name) < 2:
+        if not bare or len(name) < 2:
             return None
         return name
 
-    def category(self, name: str) -> str:
+    def category(self, name: str) -> str | None:
+        """district | society | institution, or None: a name the registry does not know and whose form
+        does not say what it is (no society or institution word at its end) is no unit yet."""
+        name = self.aliases.get(name, name)
         if name in self.categories:
             return self.categories[name]
         if name.endswith(self._society_words):
             return "society"
-        return "institution"
+        if name.endswith(self._institution_words):
+            return "institution"
+        return None
 
     def find_in_text(self, text: str | None) -> str | None:
-        """A unit named in free text (a subject, a filename, a report): bracketed first, then known names."""
+        """A unit named in free text (a subject, a filename, a report): bracketed first, then known names,
+        then organisation names. A known district inside an organisation's name ("渝北区某某有限公司科协",
+        "江津区中心医院") is where that organisation is, not the unit."""
         if not text:
             return None
         for bracketed in re.findall(r"[【\[〔]([^】\]〕]{2,40})[】\]〕]", text):
+            if not _HANZI.search(bracketed):
+                continue  # a mailing list's tag ("[tuijian] …") or a ticket number, never a unit's name
             unit = self.normalise(bracketed)
             if unit and unit not in self.organisers and not self._is_noise(unit):
                 return unit
-        compact = _PUNCT.sub("", text)
+        compact = _compact(text)
+        organisations = self._organisations(text)
         for known in self._known:
-            if known in compact:
-                return self.aliases.get(known, known)
-        for org in self._org.findall(compact) if self._org else ():
-            unit = self.normalise(self._trim_org(org))
+            unit = self.aliases.get(known, known)
+            for at in _occurrences(compact, known):
+                if not any(start <= at < end and other is not None and other != unit
+                           for start, end, other in organisations):
+                    return unit
+        for _, _, unit in organisations:
             if unit and unit not in self.organisers and not self._is_noise(unit):
                 return unit
         return None
-
 
     def find_signatory(self, text: str | None) -> str | None:
         """The unit that signs a report: the last short lines before the date, where seals go."""
@@ -221,6 +247,41 @@ class Registry:
                 return unit
         return None
 
+    def _office_stages(self, name: str) -> list[str]:
+        """`name` and what is left after each office word is stripped from its end, in order."""
+        stages = [name]
+        for _ in range(2):
+            for suffix in self._office_suffixes:
+                if name.endswith(suffix):
+                    keep = len(name) - len(suffix) + (suffix[0] in self._level_chars)
+                    if keep >= 2:
+                        name = name[:keep]
+                        stages.append(name)
+        return stages
+
+    def _without_city(self, name: str) -> str:
+        for prefix in self._city_prefixes:
+            name = name.removeprefix(prefix)
+        return name
+
+    def _is_organiser(self, name: str) -> bool:
+        return name in self.organisers or self._without_city(name) in self.organisers
+
+    def _organisations(self, text: str) -> list[tuple[int, int, str | None]]:
+        """Organisation names in free text: (start, end) in the compacted text and the unit each names.
+
+        Punctuation other than spaces ends a name ("推荐材料（渝北区某某有限公司）" names 渝北区某某有限公司)."""
+        found: list[tuple[int, int, str | None]] = []
+        if self._org is None:
+            return found
+        offset = 0
+        for segment in map(_compact, _BREAK.split(text)):
+            for m in self._org.finditer(segment):
+                org = self._trim_org(m.group(1))
+                found.append((offset + m.end(1) - len(org), offset + m.end(1), self.normalise(org)))
+            offset += len(segment)
+        return found
+
     def _trim_org(self, org: str) -> str:
         """Drop words that precede an organisation name in a sentence ("关于报送重庆大学" -> "重庆大学")."""
         for lead in self._sentence_leads:
@@ -230,3 +291,15 @@ class Registry:
 
     def _is_noise(self, name: str) -> bool:
         return any(word in name for word in self._noise_words)
+
+
+def _compact(text: str) -> str:
+    """A name without brackets, spaces and punctuation, as names are compared."""
+    return _PUNCT.sub("", text)
+
+
+def _occurrences(text: str, word: str):
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)

@@ -2,6 +2,10 @@
 
 No database here: `dossier.py` gathers the inputs and saves the result, so the rules can be read,
 tested and changed on their own.
+
+Quarantined messages bring no files into the judgement, only the names of the candidates their sealed
+material concerns (`sealed_names`): a quarantined unit still says whom it is about, names only, with
+no form or photo counted and no check made on them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class MessageRow:
     late_undecided: bool
     quarantined: bool
     findings: list[Finding]  # message-level: cloud_attachment, unit_conflict, late
+    sealed_names: list[str] = field(default_factory=list)  # quarantined: whom its material concerns
 
 
 @dataclass
@@ -78,6 +83,9 @@ def judge(category: str, quota: int, files: list[FileRow], messages: list[Messag
     for c in candidates:
         _check_candidate(c, current, campaign)
         found += [Judged("candidate", x, c.name) for x in c.findings]
+    listed = {c.name for c in candidates}
+    candidates += [CandidateVerdict(n, {}) for n in dict.fromkeys(
+        n for m in messages if m.quarantined for n in m.sealed_names) if n not in listed]
     found += _unit_findings(category, quota, current, summary, candidates)
     if summary is not None:
         found += _unknown_people(current, {c.name for c in candidates})
@@ -95,6 +103,18 @@ def judge(category: str, quota: int, files: list[FileRow], messages: list[Messag
     else:
         status = DossierStatus.INCOMPLETE if errors else DossierStatus.COMPLETE
     return Verdict(status, late, [f.attachment_id for f in current], candidates, found)
+
+
+def sealed_names(files: list[FileRow]) -> list[str]:
+    """Whom a quarantined message's material concerns, names only: the rows of its last summary table
+    that carries no secrecy marking, else the persons of its forms."""
+    tables = [f for f in files if f.role == Role.SUMMARY and f.summary
+              and not any(x.code == "classified_marker" for x in f.findings)]
+    if tables:
+        names = [r["name"] for r in tables[-1].summary["rows"]]
+    else:
+        names = [f.person for f in files if f.role == Role.FORM]
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def supersede(files: list[FileRow]) -> list[FileRow]:

@@ -3,7 +3,13 @@
 1 the summary table's 推荐单位 line · 2 a configured sender address · 3 the subject · 4 the report's
 filename or text (then other filenames) · 5 a sender already tied to a unit by an earlier message.
 An organiser's `assign` decision overrides all of them. Disagreeing explicit signals (1–4) give a
-`unit_conflict` warning; the most trusted wins.
+`unit_conflict` warning; the most trusted wins. The subject is read without its reply and forward
+prefixes (`reply_prefixes`: "回复：重庆市某某学会推荐材料" names 重庆市某某学会).
+
+A name the registry does not know and whose form does not say what it is (`Registry.category` is
+None) is no unit: when it is the most trusted signal, the message has no unit (`unknown` holds the
+name) and waits for an organiser's `assign`; a less trusted signal never stands in for it. Only
+names that are units can conflict.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from mailintake.common import findings as F
 from mailintake.common.vocab import Role
 from mailintake.ingest.registry import Registry
 from mailintake.parsers.facts import Finding, MessageFacts
+from mailintake.parsers.subjects import strip_reply_prefixes
 
 
 @dataclass
@@ -21,16 +28,19 @@ class UnitGuess:
     name: str | None
     source: str | None
     conflict: Finding | None = None
+    unknown: str | None = None  # the name the most trusted signal gave, when it is no unit
 
 
 def identify(facts: MessageFacts, registry: Registry, sender_history: str | None,
              assigned: str | None) -> UnitGuess:
     explicit = list(_explicit_signals(facts, registry))
-    conflict = _conflict(explicit)
+    conflict = _conflict([(source, name) for source, name in explicit if registry.category(name) is not None])
     if assigned:
         return UnitGuess(registry.normalise(assigned) or assigned, "decision", conflict)
     if explicit:
         source, name = explicit[0]
+        if registry.category(name) is None:
+            return UnitGuess(None, None, conflict, unknown=name)
         return UnitGuess(name, source, conflict)
     if sender_history:
         return UnitGuess(sender_history, "sender_history")
@@ -46,7 +56,7 @@ def _explicit_signals(facts: MessageFacts, registry: Registry):
                 break
     if facts.sender and facts.sender in registry.senders:
         yield "sender_config", registry.senders[facts.sender]
-    unit = registry.find_in_text(facts.subject)
+    unit = registry.find_in_text(strip_reply_prefixes(facts.subject, registry.reply_prefixes))
     if unit:
         yield "subject", unit
     for f in facts.files:

@@ -6,13 +6,15 @@ the bytes actually produced are counted against the cap, because declared sizes 
 are returned as text with "/" separators (NFC) and never become filesystem paths.
 
 Zip names: entries flagged UTF-8 (bit 0x800) are UTF-8. Unflagged entries are decided one by one
-from their raw bytes (zipfile's cp437 decoding round-trips them exactly): valid UTF-8 is taken as
-UTF-8 (macOS Archive Utility omits the flag), otherwise GB18030, the superset of the GBK that
-Chinese Windows writes. One exception, because a short GBK name is often valid UTF-8 too (叶志伟 reads
-as "Ҷ־ΰ"; so do 18% of single GB2312 level-1 hanzi, 3% of random pairs, 0.6% of triples): a UTF-8
-reading with no Chinese ideograph but with U+0080..U+07FF characters other than combining accents is
-what GBK looks like misread, so GB18030 wins when it decodes. macOS's decomposed "Café" stays UTF-8;
-a flagless composed "Café.jpg" with no Chinese in its name reads as GBK, a price worth paying.
+from their raw bytes (zipfile's cp437 decoding round-trips them exactly) by `charsets.read`: valid
+UTF-8 is taken as UTF-8 (macOS Archive Utility omits the flag), otherwise plausible GB18030, the
+superset of the GBK that Chinese Windows writes, otherwise Big5, Shift_JIS and the DOS code pages of
+Russian (cp866) and Western (cp850) Windows, charset-normalizer judging; nothing plausible stays
+U+FFFD. One exception, because a short GBK name is often valid UTF-8 too (叶志伟 reads as "Ҷ־ΰ"; so
+do 18% of single GB2312 level-1 hanzi, 3% of random pairs, 0.6% of triples): a UTF-8 reading with no
+Chinese ideograph, in U+0080..U+07FF, that is not words of one everyday alphabet is what GBK looks
+like misread, so plausible GB18030 wins. macOS's decomposed "Café" and a flagless composed
+"Café.jpg" or "Иванов.doc" stay UTF-8; a lone accented letter ("á.jpg") reads as GBK (谩.jpg).
 
 RAR: libarchive first; when it cannot (RAR3 solid archives, RAR5 with encrypted data), Debian's
 `lsar`/`unar`. That fallback is the one filesystem touch here: the archive itself (never a member)
@@ -48,6 +50,7 @@ from py7zr.exceptions import UnsupportedCompressionMethodError
 from py7zr.io import Py7zIO, WriterFactory
 
 from mailintake.common import findings
+from mailintake.parsers.charsets import ZIP_CANDIDATES, read
 from mailintake.parsers.facts import ArchiveLimits, Finding
 from mailintake.parsers.filetypes import detect_type, is_archive
 
@@ -62,7 +65,6 @@ _ZIP_UTF8, _ZIP_ENCRYPTED = 0x800, 0x1
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
 _DRIVE = re.compile(r"[A-Za-z]:")
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
-_IDEOGRAPH = re.compile("[\u4e00-\u9fff]")
 
 # libarchive-c does not wrap this; an encrypted RAR3 entry otherwise reads as empty, silently.
 _entry_is_encrypted = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(
@@ -270,23 +272,7 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
     if info.flag_bits & _ZIP_UTF8:
         return info.filename
     raw = info.filename.encode("cp437")  # zipfile decoded the raw bytes as cp437: undo it exactly
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace")
-    if _looks_like_misread_gbk(text):
-        try:
-            return raw.decode("gb18030")
-        except UnicodeDecodeError:
-            pass
-    return text
-
-
-def _looks_like_misread_gbk(text: str) -> bool:
-    """GBK pairs read as UTF-8 land in U+0080..U+07FF; Chinese really written in UTF-8 lands on ideographs."""
-    if _IDEOGRAPH.search(text):
-        return False
-    return any("\x80" <= ch < "\u0800" and not unicodedata.combining(ch) for ch in text)
+    return read(raw, candidates=ZIP_CANDIDATES).text
 
 
 # --- 7z --------------------------------------------------------------------------------------------

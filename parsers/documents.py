@@ -22,14 +22,21 @@ import openpyxl
 import pypdfium2 as pdfium
 import xlrd
 
+from mailintake.parsers.charsets import read
+
 # problem codes (callers render them in Chinese)
 CORRUPT, ENCRYPTED, LEGACY, UNSUPPORTED = "corrupt", "encrypted", "legacy format", "unsupported"
+TOO_COMPLEX = "too complex"  # over a counted limit below: not damaged, just more than is read
 
 MAX_TEXT_PAGES = 50
 MAX_SHEET_ROWS = 2000
 MAX_SHEET_COLS = 60
 MAX_TEXT_BYTES = 5 * 1024 * 1024
 MAX_XML_BYTES = 64 * 1024 * 1024  # one unpacked docx part; real documents are far below
+MAX_TOTAL_XML_BYTES = 96 * 1024 * 1024  # all the XML parts of one OOXML file that are read
+MAX_XML_PARTS = 60  # header parts read from a .docx (three per section is the most Word writes)
+MAX_PDF_OBJECTS = 100_000  # page objects over all pages read: pdfium's text layer costs grow with them
+MAX_DOCUMENT_CHARS = 500_000  # text kept per document; forms and reports are a few thousand
 MAX_IMAGES = 40  # embedded pictures; rendered PDF pages are bounded by `render_pages` instead
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # an embedded PDF picture larger than this is skipped, not decoded
@@ -59,11 +66,24 @@ def read_document(data: bytes, kind: str, render_pages: int = 3) -> DocumentCont
     if kind != "pdf" and kind not in _READERS:
         return DocumentContent(None, [], UNSUPPORTED)
     try:
-        return _read_pdf(data, render_pages) if kind == "pdf" else _READERS[kind](data)
+        content = _read_pdf(data, render_pages) if kind == "pdf" else _READERS[kind](data)
+    except TooComplex as e:
+        return DocumentContent(None, [], TOO_COMPLEX) if e.partial is None else e.partial
     except pdfium.PdfiumError as e:
         return DocumentContent(None, [], ENCRYPTED if e.err_code == pdfium.raw.FPDF_ERR_PASSWORD else CORRUPT)
     except Exception:  # third-party parsers raise anything on hostile bytes; the contract is "no exceptions"
         return DocumentContent(None, [], CORRUPT)
+    if content.text and len(content.text) > MAX_DOCUMENT_CHARS:
+        content = DocumentContent(content.text[:MAX_DOCUMENT_CHARS], content.images, content.problem)
+    return content
+
+
+class TooComplex(ValueError):
+    """A counted limit was reached; `partial` is what was read before it, when that is worth keeping."""
+
+    def __init__(self, what: str, partial: DocumentContent | None = None):
+        super().__init__(what)
+        self.partial = partial
 
 
 def sheet_rows(data: bytes, kind: str) -> Iterator[list[tuple]]:
@@ -90,8 +110,13 @@ def _read_docx(data: bytes) -> DocumentContent:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = z.namelist()
         headers = sorted(n for n in names if re.fullmatch(r"word/header\d*\.xml", n))
+        if len(headers) > MAX_XML_PARTS:
+            raise TooComplex(f"{len(headers)} header parts")
+        parts = [*headers, "word/document.xml"]
+        if sum(z.getinfo(n).file_size for n in parts) > MAX_TOTAL_XML_BYTES:
+            raise TooComplex("XML parts too large in total")
         lines: list[str] = []
-        for name in [*headers, "word/document.xml"]:
+        for name in parts:
             root = ElementTree.fromstring(_read_member(z, name))
             lines.extend(line for line in _blocks(root) if line.strip())
         return DocumentContent(_text_or_none("\n".join(lines)), _zip_images(z, "word/media/"))
@@ -99,7 +124,7 @@ def _read_docx(data: bytes) -> DocumentContent:
 
 def _read_member(z: zipfile.ZipFile, name: str) -> bytes:
     if z.getinfo(name).file_size > MAX_XML_BYTES:
-        raise ValueError(f"{name} too large")
+        raise TooComplex(f"{name} too large")
     return z.read(name)
 
 
@@ -195,8 +220,9 @@ def cell_text(value: object) -> str:
 
 def _xlsx_sheets(data: bytes) -> Iterator[list[tuple]]:
     with zipfile.ZipFile(io.BytesIO(data)) as z:  # openpyxl loads shared strings whole: refuse bombs first
-        if any(i.file_size > MAX_XML_BYTES for i in z.infolist() if i.filename.endswith(".xml")):
-            raise ValueError("oversized workbook part")
+        xml = [i.file_size for i in z.infolist() if i.filename.endswith(".xml")]
+        if any(size > MAX_XML_BYTES for size in xml) or sum(xml) > MAX_TOTAL_XML_BYTES:
+            raise TooComplex("oversized workbook parts")
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         for sheet in book.worksheets:
@@ -242,8 +268,14 @@ def _read_pdf(data: bytes, render_pages: int) -> DocumentContent:
         texts: list[str] = []
         embedded: list[bytes] = []
         rendered: list[bytes] = []
+        objects = 0
         for index in range(min(len(pdf), MAX_TEXT_PAGES)):
             page = pdf[index]
+            objects += pdfium.raw.FPDFPage_CountObjects(page.raw)
+            if objects > MAX_PDF_OBJECTS:  # counted before the costly text layer is built
+                page.close()
+                raise TooComplex("too many page objects",
+                                 DocumentContent(_text_or_none("\n".join(texts)), embedded + rendered, TOO_COMPLEX))
             texts.append(_page_text(page))
             _page_images(page, embedded)
             if index < render_pages:
@@ -303,17 +335,14 @@ def _read_text(data: bytes) -> DocumentContent:
 
 
 def decode_text(data: bytes) -> str:
-    """Text files from Chinese Windows are often GBK; BOMs and UTF-8 win, GB18030 next."""
+    """Text files from Chinese Windows are often GBK: BOMs win, then the evidence of `charsets.read`
+    (UTF-8, plausible GB18030, Big5/Shift_JIS/windows-1252 judged). The bytes may be cut by the size cap
+    inside a character, which is no error; nothing plausible keeps U+FFFD."""
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                           (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return data[len(bom):].decode(encoding, errors="replace")
-    for encoding in ("utf-8", "gb18030"):
-        try:  # incremental with final=False: a multi-byte character cut by the size cap is no error
-            return codecs.getincrementaldecoder(encoding)().decode(data, final=False)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")
+    return read(data, partial=True).text
 
 
 _READERS = {"docx": _read_docx, "xlsx": _read_xlsx, "xls": _read_xls, "text": _read_text}

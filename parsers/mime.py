@@ -4,6 +4,16 @@ Built on the stdlib parser (compat32, fed from a stream) rather than mail-parser
 decodes GB2312-labelled subjects, names and bodies with gb2312 and silently loses GBK-only characters
 (朱镕基 became "FƼ"), which is the commonest Chinese case. Headers and names go through
 `parsers.filenames`; each leaf payload is decoded once and its transfer-encoded text dropped at once.
+
+Line endings are part of a file: the stream is read without newline translation, so a 7bit/8bit/binary
+part is its body's bytes exactly as they stand in the raw message (the CRLF before a boundary line belongs
+to the boundary, RFC 2046), and quoted-printable is decoded here per RFC 2045 (soft breaks vanish, every
+hard line break becomes CRLF). Body texts, which are not files, get "\n" line ends.
+
+Not every leaf is a file: an empty multipart, an unnamed empty part and the body's other text forms
+(text/enriched, text/richtext, text/calendar as a multipart/alternative) are not. A forwarded message
+(message/rfc822) is read like the outer one, to the same MIME depth: its parts become the `inner` parts of
+its .eml part.
 """
 
 from __future__ import annotations
@@ -11,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import quopri
 import re
 from dataclasses import dataclass, field
 from email.message import Message
@@ -29,12 +38,20 @@ from mailintake.parsers.filenames import (
     raw_header,
     unfold,
 )
+from mailintake.parsers.filetypes import detect_type, is_image
+from mailintake.parsers.photo_names import parse_photo_name
 
-SIGNATURE_MAX_BYTES = 300 * 1024
+SIGNATURE_MAX_BYTES = 300 * 1024  # inline images at least this big are always material
+TINY_IMAGE_BYTES = 16 * 1024  # an inline image smaller than this is an icon, whatever its format
 MAX_DEPTH = 40  # deeper nesting is hostile; the parts below it are reported, not read
-_CANDIDATE_PHOTO = re.compile(r"^[\u3400-\u9fff]{2,4}[\s_\-－—.·]?\d{1,3}$")
+FORWARDED_TYPES = frozenset({"message/rfc822", "message/global"})
+EML_COPIES = 2  # forwarded .eml copies kept, in message sizes: a forward nested in a forward is inside it
 _EML_POLICY = compat32.clone(linesep="\r\n", max_line_length=0)  # forwarded mail keeps its lines
 _CID_REF = re.compile(r"""cid:([^"'\s>)]+)""", re.IGNORECASE)
+_CANDIDATE_PHOTO = re.compile(r"^[\u3400-\u9fff]{2,4}[\s_\-－—.·]?\d{1,3}$")  # 张三1, 张三·1: a candidate's photo
+_BODY_FORMS = frozenset({"text/enriched", "text/richtext", "text/calendar"})  # the body in other text forms
+_RAW_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
+_QP_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -44,7 +61,10 @@ class MimePart:
     disposition: str | None  # "attachment" | "inline" | None
     content_id: str | None
     content: bytes
-    signature_image: bool = False
+    signature_image: bool = False  # signature art: listed, never material
+    inline: bool = False  # shown in the body: disposition inline, or referenced from the HTML by Content-ID
+    inner: list[MimePart] = field(default_factory=list)  # a forwarded message's parts, read like the outer's
+    kept: bool = True  # False: a forward nested in a forward past EML_COPIES; its bytes are inside the outer .eml
 
 
 @dataclass
@@ -58,14 +78,14 @@ class MimeMessage:
     body_text: str
     body_html: str
     defects: list[str] = field(default_factory=list)
-    parts: list[MimePart] = field(default_factory=list)
+    parts: list[MimePart] = field(default_factory=list)  # its own files; a forwarded message's are in `inner`
 
 
 def parse_mime(raw: bytes) -> MimeMessage:
     """Everything readable in `raw`; structural problems become `defects`, never exceptions."""
     defects: list[str] = []
     try:
-        msg = BytesParser(policy=compat32).parse(io.BytesIO(raw))
+        msg = _parse(raw)
     except Exception as exc:  # RecursionError on hostile nesting, or a parser bug
         defects.append(f"unparseable message, headers only: {type(exc).__name__}")
         msg = _headers_only(raw)
@@ -82,12 +102,28 @@ def parse_mime(raw: bytes) -> MimeMessage:
         defects=defects,
     )
     result.sender, result.sender_name = _sender(msg)
-    texts, htmls = _collect(msg, result, depth=0)
+    texts, htmls = _collect(msg, _Walk(result, EML_COPIES * len(raw)), result.parts, depth=0)
     result.body_html = "\n".join(htmls)
     result.body_text = "\n".join(texts) if texts else "\n".join(html_to_text(h) for h in htmls)
-    _mark_signature_images(result)
+    _mark_signature_images(result.parts, result.body_html)
     result.defects = _counted(result.defects)
     return result
+
+
+def _parse(raw: bytes) -> Message:
+    """The stdlib parser fed from a stream, as BytesParser does, but without newline translation: its
+    TextIOWrapper would turn every CRLF into LF, and a file's bytes (and sha256) with them."""
+    text = io.TextIOWrapper(io.BytesIO(raw), encoding="ascii", errors="surrogateescape", newline="")
+    try:
+        return Parser(policy=compat32).parse(text)
+    finally:
+        text.detach()
+
+
+@dataclass
+class _Walk:
+    out: MimeMessage  # where defects go
+    eml_left: int  # bytes of forwarded .eml copies that may still be kept
 
 
 def _headers_only(raw: bytes) -> Message:
@@ -118,45 +154,99 @@ def _sender(msg: Message) -> tuple[str | None, str | None]:
     return (address.strip().lower() or None), (decode_words(name).strip() or None)
 
 
-def _collect(part: Message, out: MimeMessage, depth: int) -> tuple[list[str], list[str]]:
-    """Walk the tree: body texts are returned, every other leaf becomes a MimePart."""
+def _collect(part: Message, walk: _Walk, parts: list[MimePart], depth: int,
+             parent: str = "") -> tuple[list[str], list[str]]:
+    """Walk the tree: body texts are returned, every leaf that is a file becomes a MimePart in `parts`."""
+    out = walk.out
     _note_defects(part, out)
     if depth > MAX_DEPTH:
         out.defects.append(f"nesting deeper than {MAX_DEPTH} levels: inner parts not read")
         return [], []
     ctype = _content_type(part)
     if ctype.startswith("multipart/"):
-        children = part.get_payload() if isinstance(part.get_payload(), list) else _reread(part, out)
+        payload = part.get_payload()
+        children = payload if isinstance(payload, list) else _reread(part, out)
         if children is not None:
-            return _collect_all(children, out, depth + 1)
-        if not part.get_payload():
-            return [], []  # an empty container: nothing was lost
+            return _collect_all(children, walk, parts, depth + 1, ctype)
+        if isinstance(payload, str) and payload.strip():
+            out.defects.append(f"{ctype} without any part: its text (a preamble) is not a file")
+        return [], []  # an empty multipart holds no file
     try:
+        if ctype in FORWARDED_TYPES and isinstance(part.get_payload(), list):
+            parts.append(_forwarded(part, ctype, walk, depth))
+            return [], []
         leaf = _leaf(part, ctype, out)
     except Exception as exc:  # one broken part must not hide the others
         out.defects.append(f"unreadable part ({ctype}): {type(exc).__name__}")
         return [], []
-    if leaf.filename is None and leaf.disposition != "attachment" and ctype in ("text/plain", "text/html"):
-        text = decode_bytes(leaf.content, header_param(part, "content-type", "charset"))
-        return ([text], []) if ctype == "text/plain" else ([], [text])
-    out.parts.append(leaf)
+    if _is_body(leaf, parent):
+        if ctype in ("text/plain", "text/html"):
+            text = _lf(decode_bytes(leaf.content, header_param(part, "content-type", "charset")))
+            return ([text], []) if ctype == "text/plain" else ([], [text])
+        return [], []  # the body in another text form (enriched text, a calendar invitation): not a file
+    if leaf.filename is None and not ctype.startswith("message/") and not leaf.content.strip():
+        return [], []  # an unnamed empty body: nothing was sent
+    parts.append(leaf)
     return [], []
 
 
-def _collect_all(children: list[Message], out: MimeMessage, depth: int) -> tuple[list[str], list[str]]:
+def _collect_all(children: list[Message], walk: _Walk, parts: list[MimePart], depth: int,
+                 parent: str) -> tuple[list[str], list[str]]:
     texts: list[str] = []
     htmls: list[str] = []
     for child in children:
-        child_texts, child_htmls = _collect(child, out, depth)
+        child_texts, child_htmls = _collect(child, walk, parts, depth, parent)
         texts += child_texts
         htmls += child_htmls
     return texts, htmls
 
 
+def _is_body(leaf: MimePart, parent: str) -> bool:
+    """Text that is the message's body (or one of its alternatives) rather than an attached file."""
+    if not leaf.content_type.startswith("text/") or leaf.disposition == "attachment":
+        return False
+    if parent == "multipart/alternative":
+        return True
+    return leaf.filename is None and (leaf.content_type in ("text/plain", "text/html") or
+                                      leaf.content_type in _BODY_FORMS)
+
+
+def _forwarded(part: Message, ctype: str, walk: _Walk, depth: int) -> MimePart:
+    """A forwarded message: its .eml (flattened with CRLF) and its parts, read like the outer message's
+    (same MIME depth count, same rules for bodies, names and signature art).
+
+    A forward nested in a forward is inside the outer .eml already; copies are kept while they fit in
+    EML_COPIES message sizes, and past that the .eml is not kept again (its parts still are).
+    """
+    subs = part.get_payload()
+    encoded = _transfer_encoding(part) in ("base64", "quoted-printable")  # against RFC 2046
+    content = b""
+    if encoded or walk.eml_left > 0:
+        content = _transfer_decode(b"".join(_flatten(sub) for sub in subs), part)
+    if encoded:  # the parser saw the encoded text, not the message: read the decoded one
+        subs = [_parse(content)]
+    kept = 0 < len(content) <= walk.eml_left
+    if kept:
+        walk.eml_left -= len(content)
+    elif content or walk.eml_left <= 0:  # past the copies budget (an empty forward has nothing to keep)
+        walk.eml_left, content = 0, b""
+        walk.out.defects.append("forwarded message past EML_COPIES: its .eml is not kept again, its parts are")
+    name = decode_filename(part) or _eml_name(subs[0] if subs else Message())
+    inner: list[MimePart] = []
+    _, htmls = _collect_all(subs, walk, inner, depth + 1, ctype)
+    _mark_signature_images(inner, "\n".join(htmls))
+    part.set_payload("")
+    return MimePart(name, ctype, _disposition(part), _content_id(part), content, inner=inner, kept=kept)
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _reread(part: Message, out: MimeMessage) -> list[Message] | None:
     """A multipart whose declared boundary never occurs: re-read it with the first delimiter-looking
     line of its body (senders that rewrite the boundary in one place only produce these)."""
-    payload = part.get_payload()
+    payload = part._payload  # raw 8-bit bytes stay surrogates, as the parts re-read from it need them
     found = re.search(r"^--(\S{1,70}?)[ \t]*\r?$", payload, re.MULTILINE) if isinstance(payload, str) else None
     if not found:
         return None
@@ -173,31 +263,62 @@ def _reread(part: Message, out: MimeMessage) -> list[Message] | None:
 
 def _leaf(part: Message, ctype: str, out: MimeMessage) -> MimePart:
     filename = decode_filename(part)
-    if ctype.startswith("message/") and isinstance(part.get_payload(), list):
+    if ctype.startswith("message/") and isinstance(part.get_payload(), list):  # delivery-status and the like
         content = _transfer_decode(b"".join(_flatten(sub) for sub in part.get_payload()), part)
-        if filename is None and ctype == "message/rfc822":
-            filename = _eml_name(content)
     else:
         content = _payload_bytes(part, out)
     part.set_payload("")  # drop the transfer-encoded text now that it is decoded
-    disposition = (raw_header(part, "content-disposition") or "").split(";")[0].strip().lower() or None
-    cid = header_text(raw_header(part, "content-id") or "").strip("<> ") or None
-    return MimePart(filename, ctype, disposition, cid, content)
+    disposition = _disposition(part)
+    return MimePart(filename, ctype, disposition, _content_id(part), content, inline=disposition == "inline")
+
+
+def _disposition(part: Message) -> str | None:
+    return (raw_header(part, "content-disposition") or "").split(";")[0].strip().lower() or None
+
+
+def _content_id(part: Message) -> str | None:
+    return header_text(raw_header(part, "content-id") or "").strip("<> ") or None
 
 
 def _payload_bytes(part: Message, out: MimeMessage) -> bytes:
-    """Decode base64 straight from the stored text (no intermediate copies); anything odd goes through
-    the stdlib, which tolerates bad padding and records a defect."""
-    payload = part.get_payload()
+    """Decode base64 straight from the stored text (no intermediate copies) and quoted-printable per RFC
+    2045; 7bit/8bit/binary bodies are their raw bytes, line ends included. Anything odd goes through the
+    stdlib, which tolerates bad padding and records a defect."""
+    payload = part._payload  # the stored text: get_payload() would decode raw 8-bit bytes (lossily) by charset
     if not isinstance(payload, str):
         return b""
-    if _transfer_encoding(part) == "base64":
+    cte = _transfer_encoding(part)
+    if cte == "base64":
         try:
             return binascii.a2b_base64(payload)
         except (binascii.Error, ValueError):
             out.defects.append("invalid base64 in a part: decoded leniently")
+    elif cte == "quoted-printable":
+        return _qp_decode(payload)
+    elif cte in _RAW_ENCODINGS:
+        return payload.encode("ascii", "surrogateescape")  # surrogates are the raw 8-bit bytes
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
+
+
+def _qp_decode(text: str) -> bytes:
+    """Quoted-printable per RFC 2045 6.7: transport padding at line ends dropped, soft line breaks ("=" at
+    the end of a line) removed, every hard line break CRLF whatever the raw line end was, =XX decoded.
+
+    Read in chunks cut after a line feed, so the decoded bytes are the only copy that grows with the part.
+    """
+    out = io.BytesIO()
+    pos = 0
+    while pos < len(text):
+        cut = text.find("\n", pos + _QP_CHUNK)
+        end = len(text) if cut < 0 else cut + 1
+        chunk = text[pos:end].encode("ascii", "surrogateescape").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = [line.rstrip(b" \t") for line in chunk.split(b"\n")]
+        last = lines.pop()  # empty after a line feed; else the part's last line, which has no line break
+        body = b"".join(line[:-1] if line.endswith(b"=") else line + b"\r\n" for line in lines)
+        out.write(binascii.a2b_qp(body + (last[:-1] if last.endswith(b"=") else last)))
+        pos = end
+    return out.getvalue()
 
 
 def _transfer_encoding(part: Message) -> str:
@@ -219,12 +340,11 @@ def _transfer_decode(content: bytes, part: Message) -> bytes:
             return base64.b64decode(re.sub(rb"\s+", b"", content), validate=True)
         except (binascii.Error, ValueError):
             return content
-    return quopri.decodestring(content) if cte == "quoted-printable" else content
+    return _qp_decode(content.decode("ascii", "surrogateescape")) if cte == "quoted-printable" else content
 
 
-def _eml_name(content: bytes) -> str:
-    head = BytesParser(policy=compat32).parsebytes(content[:65536], headersonly=True)
-    subject = header_text(raw_header(head, "subject") or "")
+def _eml_name(msg: Message) -> str:
+    subject = header_text(raw_header(msg, "subject") or "")
     subject = re.sub(r"[\\/\x00-\x1f]", "_", subject).strip()
     return f"{subject or '转发的邮件'}.eml"
 
@@ -248,15 +368,91 @@ def _counted(defects: list[str]) -> list[str]:
     return [d if n == 1 else f"{d} (x{n})" for d, n in counts.items()]
 
 
-def _mark_signature_images(msg: MimeMessage) -> None:
-    """Small inline images that are not named like candidate photos are letterhead/signature art."""
-    referenced = {ref.strip("<>").lower() for ref in _CID_REF.findall(msg.body_html)}
-    for part in msg.parts:
-        if not part.content_type.startswith("image/") or len(part.content) >= SIGNATURE_MAX_BYTES:
+def _mark_signature_images(parts: list[MimePart], html: str) -> None:
+    """Mark which inline images of one message (outer or forwarded: `html` is its own body) are signature
+    art: small, not named like a candidate photo (姓名+序号), and either shown in the HTML's signature block
+    or logo-like (not a JPEG, or tiny). Every other inline image is a pasted photo: material."""
+    refs = _image_refs(html)
+    for part in parts:
+        cid = (part.content_id or "").strip("<>").lower()
+        part.inline = part.inline or (bool(cid) and cid in refs)
+        if not part.inline or len(part.content) >= SIGNATURE_MAX_BYTES or not _is_image(part):
             continue
-        inline = part.disposition == "inline" or (part.content_id or "").lower() in referenced
-        stem = (part.filename or "").rsplit(".", 1)[0]
-        part.signature_image = inline and not _CANDIDATE_PHOTO.match(stem)
+        name = part.filename or ""
+        if parse_photo_name(name) or _CANDIDATE_PHOTO.match(name.rsplit(".", 1)[0]):
+            continue
+        logo_like = not part.content.startswith(b"\xff\xd8\xff") or len(part.content) < TINY_IMAGE_BYTES
+        part.signature_image = refs.get(cid) == "signature" or logo_like
+
+
+def _is_image(part: MimePart) -> bool:
+    return part.content_type.startswith("image/") or is_image(detect_type(part.content, part.filename))
+
+
+def _image_refs(html: str) -> dict[str, str]:
+    """Content-IDs the HTML shows -> "body", or "signature" when every showing is in the signature block."""
+    refs = {ref.strip("<>").lower(): "body" for ref in _CID_REF.findall(html)}
+    if not refs:
+        return refs
+    finder = _SignatureBlock()
+    try:
+        finder.feed(html)
+        finder.close()
+    except Exception:  # html.parser is lenient; this guards only against pathological input
+        return refs
+    for cid in finder.in_signature - finder.in_body:
+        refs[cid] = "signature"
+    return refs
+
+
+class _SignatureBlock(HTMLParser):
+    """Where each <img src="cid:..."> sits: in the signature block or in the body.
+
+    The block is an element clients mark as the signature (QQ Mail/Exmail <sign signid=...>, Thunderbird
+    class="moz-signature", Outlook id="Signature", Gmail class="gmail_signature", Apple Mail
+    id="AppleMailSignature") or everything after a signature separator: a "--" / "------------------" line,
+    Outlook's _MailAutoSig anchor, or Foxmail's short <hr> (width 210px) above its signature.
+    """
+
+    _MARKED = re.compile(r"signature|mailautosig|editorsign", re.IGNORECASE)
+    _SEPARATOR = re.compile(r"^\s*-{2,}\s*$")
+    _SHORT_RULE = re.compile(r"width\s*[:=]\s*[\"']?\s*(\d+)\s*px", re.IGNORECASE)
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.in_signature: set[str] = set()
+        self.in_body: set[str] = set()
+        self._open: tuple[str, int] | None = None  # the signature element's tag and its nesting depth
+        self._after_separator = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "img":
+            found = _CID_REF.search(values.get("src", ""))
+            if found:
+                cid = found[1].strip("<>").lower()
+                (self.in_signature if self._open or self._after_separator else self.in_body).add(cid)
+            return
+        if tag == "hr":
+            width = self._SHORT_RULE.search(f"width:{values.get('width', '')}px {values.get('style', '')}")
+            self._after_separator |= bool(width and 0 < int(width[1]) <= 300)
+            return
+        if tag == "a" and self._MARKED.search(values.get("name", "")):
+            self._after_separator = True
+        if self._open is not None:
+            if tag == self._open[0]:
+                self._open = (tag, self._open[1] + 1)
+        elif tag == "sign" or any(self._MARKED.search(values.get(k, "")) for k in ("id", "class")):
+            self._open = (tag, 1)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is not None and tag == self._open[0]:
+            depth = self._open[1] - 1
+            self._open = (tag, depth) if depth else None
+
+    def handle_data(self, data: str) -> None:
+        if self._open is None and self._SEPARATOR.match(data.replace("\xa0", " ")):
+            self._after_separator = True  # a marked block's own dashed line ends with the block
 
 
 def html_to_text(markup: str) -> str:
@@ -294,3 +490,13 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._hidden:
             self.chunks.append(data)
+
+
+def parse_mime_headers(raw: bytes) -> MimeMessage:
+    """The envelope only (no part is walked): for a message whose structure overran the bounded parse."""
+    msg = _headers_only(raw)
+    headers = _headers(msg)
+    sender, sender_name = _sender(msg)
+    return MimeMessage(message_id=headers.get("message-id") or None, sender=sender, sender_name=sender_name,
+                       subject=headers.get("subject", ""), date_header=headers.get("date"), headers=headers,
+                       body_text="", body_html="")

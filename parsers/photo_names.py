@@ -1,7 +1,8 @@
 """Reading 姓名+序号 out of photo file names, leniently, the way submitters actually write them.
 
 Names arrive as 张三1.jpg, 张三-1.jpg, 张三_01.JPG, 张三（1）.jpg, 张三 1.jpeg, 阿卜杜·热合曼1.jpg; full-width
-characters are folded (NFKC) first so 张三１.jpg and 张三（1）.jpg parse like their ASCII twins.
+characters are folded (NFKC) first so 张三１.jpg and 张三（1）.jpg parse like their ASCII twins. A name is
+Han ideographs from any block (`charsets.HAN`: Extensions A–I and the compatibility ideographs too).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+from mailintake.parsers.charsets import HAN
+
+_CJK = HAN  # every Han block: 刘䶮1.jpg and 王𠇔1.jpg name people as 张三1.jpg does
 _DOT = r"[·•・‧.]"
 # A plain name is 2-6 characters; with a middle dot (minority names) each part is 1-8 characters.
 _NAME = rf"(?:{_CJK}{{1,8}}(?:{_DOT}{_CJK}{{1,8}})+|{_CJK}{{2,6}})"

@@ -10,6 +10,7 @@ import re
 from pathlib import PurePosixPath
 
 from mailintake.common.vocab import Role
+from mailintake.parsers.charsets import HAN_CHARS
 from mailintake.parsers.facts import ExtractedFile, ParserSettings
 from mailintake.parsers.filetypes import is_archive, is_image
 from mailintake.parsers.photo_names import looks_like_id_photo_name, parse_photo_name, person_from_name
@@ -23,8 +24,9 @@ _KEYWORDS: list[tuple[Role, tuple[str, ...]]] = [
     (Role.REPORT, ("推荐工作情况报告", "工作情况报告", "情况报告", "推荐报告", "工作报告", "报告")),
 ]
 _DOCUMENTS = {"pdf", "docx", "doc", "wps", "xlsx", "xls", "et", "text"}
-_FORM_PERSON = re.compile(r"姓\s*名[\s:：|｜,，]*([\u4e00-\u9fff·]{2,8}?)(?=[\s|｜,，]|性\s*别|$)")
-_CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
+# names in any Han block (刘䶮, 王𠇔, 𪚥): `charsets.HAN_CHARS`
+_FORM_PERSON = re.compile(rf"姓\s*名[\s:：|｜,，]*([{HAN_CHARS}·]{{2,8}}?)(?=[\s|｜,，]|性\s*别|$)")
+_CJK_NAME = re.compile(rf"^[{HAN_CHARS}·]{{2,6}}$")
 
 
 def assign_roles(files: list[ExtractedFile], settings: ParserSettings) -> None:

@@ -10,11 +10,12 @@ import datetime as dt
 import re
 import unicodedata
 
-from mailintake.parsers.documents import cell_text, sheet_rows
+from mailintake.parsers.documents import TooComplex, cell_text, sheet_rows
 from mailintake.parsers.facts import SummaryRow, SummaryTable
 
 # reason codes (the words are in `common.findings.REASONS`)
 CORRUPT, NO_HEADER, NOT_EXCEL = "summary_corrupt", "summary_no_header", "not_excel"
+TOO_COMPLEX = "summary_too_complex"
 
 HEADER_SCAN_ROWS = 20
 MAX_CANDIDATE_ROWS = 300
@@ -50,6 +51,8 @@ def read_summary(data: bytes, kind: str) -> SummaryTable | str:
             table = _table(rows)
             if table is not None:
                 return table
+    except TooComplex:
+        return TOO_COMPLEX
     except Exception:  # openpyxl/xlrd raise anything on damaged files; the contract is a reason string
         return CORRUPT
     return NO_HEADER

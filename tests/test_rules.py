@@ -6,7 +6,7 @@ from itertools import count
 
 from mailintake.common import findings as F
 from mailintake.ingest import config
-from mailintake.ingest.rules import FileRow, MessageRow, judge
+from mailintake.ingest.rules import FileRow, MessageRow, judge, sealed_names
 
 CAMPAIGN = config.from_dict({"mailbox": {"host": "h"}, "campaign": {"previously_honoured": ["钱学"]}}).campaign
 _ids = count(1)
@@ -100,3 +100,33 @@ def test_a_cloud_link_is_kept_in_view_only_while_something_is_missing():
 def test_a_quarantined_message_marks_the_unit_quarantined():
     v = verdict([], messages=[MessageRow("k", False, True, [])])
     assert v.status == "quarantined"
+
+
+def test_a_quarantined_unit_lists_its_candidates_by_name_only():
+    sealed = MessageRow("k", False, True, [], ["孙磊", "周红"])
+    v = verdict([], messages=[sealed])
+    assert v.status == "quarantined"
+    assert [(c.name, c.fields, c.form, c.id_photo, c.life_photos, c.findings) for c in v.candidates] == [
+        ("孙磊", {}, False, False, 0, []), ("周红", {}, False, False, 0, [])]
+    assert codes(v) == ["missing_report", "missing_summary"]  # unit findings come from unsealed files only
+    # a name also in the unsealed material is listed once, judged on that material
+    open_files = [file("report", "r.pdf"), table("孙磊"), *candidate("孙磊")]
+    v = verdict(open_files, messages=[MessageRow("k1", False, False, []), sealed])
+    assert [c.name for c in v.candidates] == ["孙磊", "周红"]
+    assert (v.candidates[0].form, v.candidates[0].life_photos, v.candidates[1].form) == (True, 3, False)
+    assert (v.status, codes(v)) == ("quarantined", [])
+    # names count towards the quota like any candidate
+    assert codes(verdict(open_files, quota=1, messages=[sealed])) == ["quota_exceeded"]
+    # a message that is not quarantined brings no names this way
+    assert verdict([], messages=[MessageRow("k", False, False, [], ["孙磊"])]).candidates == []
+
+
+def test_sealed_names_come_from_the_unmarked_summary_else_from_the_forms():
+    marked = F.make("classified_marker", "孙磊推荐表.docx", marking="机密★1年")
+    form = file("form", "孙磊推荐表.docx", "孙磊", findings=[marked])
+    photos = candidate("周红")[1:]
+    assert sealed_names([table("孙磊", "周红"), form, *photos]) == ["孙磊", "周红"]
+    assert sealed_names([form, *photos]) == ["孙磊"]  # no summary: forms only, never photos
+    classified_table = file("summary", "汇总表.xlsx", rows=[{"name": "钱多"}], findings=[marked])
+    assert sealed_names([classified_table, form]) == ["孙磊"]
+    assert sealed_names([table("甲"), table("乙", "丙")]) == ["乙", "丙"]  # the last table

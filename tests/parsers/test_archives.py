@@ -412,3 +412,30 @@ def test_mangled_zip_and_7z_never_raise(kind, cut, flips):
             data[position] ^= mask
     result = open_archive(bytes(data[: cut or len(data)]), kind, "x", LIMITS)
     assert result.finding is None or result.members == []
+
+
+# --- names without the UTF-8 flag, by evidence (parsers.charsets) ----------------------------------------
+
+
+def test_names_from_russian_windows_read_as_cp866():
+    """Explorer and 7-Zip on Russian Windows write unflagged names in the OEM code page, cp866."""
+    data = raw_zip(RawEntry("Документы/Иванов Иван.jpg".encode("cp866")), RawEntry("Отчёт.docx".encode("cp866")))
+    assert opened(data) == {"Документы/Иванов Иван.jpg": b"content", "Отчёт.docx": b"content"}
+
+
+def test_names_from_western_windows_read_as_cp850():
+    """Western European Windows writes unflagged names in cp850 (DOS Latin-1), not GB18030 ("M黮ler")."""
+    data = raw_zip(RawEntry("Müller/Relatório de Formação.pdf".encode("cp850")))
+    assert opened(data) == {"Müller/Relatório de Formação.pdf": b"content"}
+
+
+def test_unflagged_utf8_latin_and_cyrillic_stay_utf8_and_short_gbk_names_stay_chinese():
+    data = raw_zip(RawEntry("Café.jpg".encode()), RawEntry("Иванов.doc".encode()),
+                   RawEntry("伟.jpg".encode("gbk")), RawEntry("叶一.jpg".encode("gbk")))
+    assert "伟.jpg".encode("gbk").decode() == "ΰ.jpg" and "叶一.jpg".encode("gbk").decode() == "Ҷһ.jpg"
+    assert opened(data) == {"Café.jpg": b"content", "Иванов.doc": b"content", "伟.jpg": b"content",
+                            "叶一.jpg": b"content"}
+
+
+def test_a_name_no_candidate_reads_keeps_u_fffd():
+    assert opened(raw_zip(RawEntry(b"\xb0\xb1\xb2.jpg"))) == {"\ufffd.jpg": b"content"}

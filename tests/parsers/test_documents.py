@@ -21,6 +21,7 @@ from mailintake.parsers.documents import (
     LEGACY,
     MAX_IMAGES,
     MAX_TEXT_PAGES,
+    TOO_COMPLEX,
     UNSUPPORTED,
     DocumentContent,
     read_document,
@@ -284,9 +285,24 @@ def test_ordinary_prose_about_secrets_is_not_a_mark(text):
     assert find_secrecy_marking(text) is None
 
 
-def test_a_workbook_with_a_bomb_sized_part_is_refused_before_parsing():
+def test_a_workbook_with_a_bomb_sized_part_is_refused_before_parsing_as_too_complex_not_damaged():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/sharedStrings.xml", b"<sst>" + b" " * (64 * 1024 * 1024 + 1) + b"</sst>")
 
-    assert read_document(buffer.getvalue(), "xlsx").problem == CORRUPT
+    assert read_document(buffer.getvalue(), "xlsx").problem == TOO_COMPLEX
+
+
+def test_a_docx_with_dozens_of_bomb_sized_header_parts_is_too_complex_before_any_is_parsed():
+    """The shape that reached 4.7 GB: a 3 MB .docx whose two dozen header parts each unpack to ~60 MB."""
+    buffer = io.BytesIO()
+    header = b"<w:hdr xmlns:w='http://schemas.openxmlformats.org/wordprocessingml/2006/main'>" + b" " * (
+        60 * 1024 * 1024) + b"</w:hdr>"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document xmlns:w='http://schemas.openxmlformats.org/wordprocessingml/2006/main'/>")
+        for n in range(24):
+            z.writestr(f"word/header{n + 1}.xml", header)
+    data = buffer.getvalue()
+    assert len(data) < 3 * 1024 * 1024  # declared: 24 x 60 MB = 1.4 GB of XML
+    assert read_document(data, "docx").problem == TOO_COMPLEX

@@ -320,7 +320,11 @@ def test_a_signature_logo_is_not_taken_for_a_submitted_file():
                                body="附件为推荐材料。", logo=images.seal_png(9, 120),
                                attachments=complete_materials()[2:3], client="outlook")
     facts = parse_message(raw, DEFAULTS)
-    assert [f.display_name for f in facts.files] == ["附件1：张三推荐表.docx"]
+    assert [(f.display_name, f.role) for f in facts.files] == [("附件1：张三推荐表.docx", "form"),
+                                                              ("image001.png", "other")]
+    logo = facts.files[1]
+    assert (logo.detected_type, logo.inline, logo.findings, logo.photo) == ("png", True, [], None)
+    assert "签名" in logo.role_reason
 
 
 def test_a_photo_pasted_into_the_mail_body_is_kept_as_the_candidates_photo():
@@ -328,6 +332,108 @@ def test_a_photo_pasted_into_the_mail_body_is_kept_as_the_candidates_photo():
     f = by_name(facts)["李四1.jpg"]
     assert (f.inline, f.detected_type, f.role, f.person, f.seq) == (True, "jpeg", "id_photo", "李四", 1)
     assert codes(f) == ["photo_too_small"]
+    assert f.findings[0].params == {"size": f.size, "minimum": 2 * 1024 * 1024, "inline": True}
+    assert "粘贴在邮件正文中" in f.findings[0].detail and "作为附件发送" in f.findings[0].detail
+
+
+def test_a_logo_like_inline_image_named_for_a_candidate_of_the_summary_table_is_that_candidates_photo():
+    """A PNG pasted into a Foxmail body as 李四证件照.png looks like signature art by itself; the summary
+    table in the same mail lists 李四, so it is his ID photo (too small, pasted, not a JPEG)."""
+    table = summary(UNIT, [person("李四", "男", "1979.03", "重庆某研究院研究员")])
+    id_png = uncompressed_png(small_photo(5, 99, 144, True))
+    assert len(id_png) < 300 * 1024
+    facts = parsed([table], "foxmail", inline_images=[("李四证件照.png", id_png, "p1@fox"),
+                                                      ("logo.png", images.seal_png(3, 60), "logo@fox")])
+    assert [(f.display_name, f.role, f.person, f.inline) for f in facts.files] == [
+        ("附件2：推荐人选汇总表.xlsx", "summary", None, False), ("李四证件照.png", "id_photo", "李四", True),
+        ("logo.png", "other", None, True)]
+    photo = by_name(facts)["李四证件照.png"]
+    assert [(x.code, x.params.get("inline")) for x in photo.findings] == [("photo_not_jpeg", None),
+                                                                          ("photo_too_small", True)]
+    assert by_name(facts)["logo.png"].findings == []
+
+
+def test_a_mail_whose_only_parts_are_not_files_is_not_a_submission():
+    """An Outlook meeting request (the calendar as an alternative of the body, as in Thunderbird's
+    invite.eml fixture) with an empty unnamed part after it: no file, so nothing to assess."""
+    raw = b"""\
+From: =?utf-8?B?5rKZ5Z2q5Z2d5Yy656eR5Y2P?= <spbkx@163.com>\r
+Subject: =?utf-8?B?5o6o6I2Q5bel5L2c5Lya6K6u?=\r
+MIME-Version: 1.0\r
+Content-Type: multipart/mixed; boundary="_000_mixed_"\r
+\r
+--_000_mixed_\r
+Content-Type: multipart/alternative; boundary="_001_alt_"\r
+\r
+--_001_alt_\r
+Content-Type: text/plain; charset="utf-8"\r
+Content-Transfer-Encoding: base64\r
+\r
+5Lya6K6u6YCa55+l\r
+--_001_alt_\r
+Content-Type: text/calendar; charset="utf-8"; method=REQUEST\r
+Content-Transfer-Encoding: 7bit\r
+\r
+BEGIN:VCALENDAR\r
+METHOD:REQUEST\r
+END:VCALENDAR\r
+--_001_alt_--\r
+--_000_mixed_\r
+Content-Type: application/octet-stream\r
+\r
+\r
+--_000_mixed_--\r
+"""
+    facts = parse_message(raw, DEFAULTS)
+    assert (facts.kind, facts.files, facts.body_text) == ("other", [], "会议通知")
+
+
+# --- forwarded mail ----------------------------------------------------------------------------------
+
+
+@cache
+def forwarded_submission() -> bytes:
+    """A unit's QQ Mail submission (form, ID photo, a zip of life photos), relayed by the district office
+    with Outlook as an attachment; its subject names a report, which the .eml itself is not."""
+    form, id_photo = complete_materials()[2:4]
+    photos = gbk_zip([("张三2.jpg", small_photo(2, 400, 300)), ("张三3.jpg", small_photo(3, 400, 300))])
+    inner = build_message(sender="kjxh@qq.com", sender_name="某学会", to="spbkx@163.com",
+                          subject="推荐工作情况报告及材料", body="请审核。",
+                          attachments=[form, id_photo, ("照片.zip", photos)], client="qqmail")
+    return mail([("转发说明.txt", "转发某学会的材料，请查收。".encode("gbk"))], client="outlook", forwarded=[inner])
+
+
+def test_a_forwarded_messages_files_are_the_outer_messages_named_under_its_eml():
+    facts = parse_message(forwarded_submission(), NO_SIZE_RULE)
+    eml = "推荐工作情况报告及材料.eml"
+    assert [(f.display_name, f.detected_type, f.role, f.person, f.parent) for f in facts.files] == [
+        ("转发说明.txt", "text", "other", None, None),
+        (eml, "text", "other", None, None),
+        (f"{eml}/附件1：张三推荐表.docx", "docx", "form", "张三", 1),
+        (f"{eml}/张三1.jpg", "jpeg", "id_photo", "张三", 1),
+        (f"{eml}/照片.zip", "zip", "archive", None, 1),
+        (f"{eml}/照片.zip/张三2.jpg", "jpeg", "life_photo", "张三", 4),
+        (f"{eml}/照片.zip/张三3.jpg", "jpeg", "life_photo", "张三", 4),
+    ]
+    assert by_name(facts)[eml].role_reason == "转发的邮件，其中的附件逐一识别"
+    assert by_name(facts)[f"{eml}/张三1.jpg"].content == complete_materials()[3][1]
+    assert all_codes(facts) == [] and facts.kind == "submission"
+
+
+def test_a_forwarded_messages_archives_share_the_messages_unpacking_budget():
+    members = [("张三2.jpg", small_photo(2, 400, 300)), ("张三3.jpg", small_photo(3, 400, 300))]
+    size = sum(len(d) for _, d in members)
+    inner = build_message(sender="kjxh@qq.com", sender_name="某学会", to="spbkx@163.com", subject="照片",
+                          body="", attachments=[("照片2.zip", gbk_zip(members))], client="qqmail")
+    raw = mail([("照片1.zip", gbk_zip(members))], forwarded=[inner])
+    limits = dataclasses.replace(DEFAULTS.archives, max_total_bytes=size + size // 2)
+    facts = parse_message(raw, dataclasses.replace(NO_SIZE_RULE, archives=limits))
+
+    first, second = by_name(facts)["照片1.zip"], by_name(facts)["照片.eml/照片2.zip"]
+    assert codes(first) == [] and codes(second) == ["archive_unsafe"]
+    assert second.findings[0].params == {"reason": "declared_too_large", "total": 2 * size,
+                                         "limit": limits.max_total_bytes}
+    assert [f.display_name for f in facts.files if f.parent is not None and "照片2.zip/" in f.display_name] == []
 
 
 # --- what kind of mail -------------------------------------------------------------------------------
@@ -351,11 +457,17 @@ def test_an_out_of_office_reply_is_an_auto_reply():
     assert parse_message(raw, DEFAULTS).kind == "auto_reply"
 
 
-def test_a_bounce_is_recognised_and_none_of_its_parts_is_taken_for_campaign_material():
+def test_a_bounce_is_recognised_and_the_original_it_carries_is_opened_but_counts_for_nothing():
+    """The returned original is read like any forwarded message (issue 8); the mail is a bounce, and only
+    submissions count for a unit, so its form is listed, never counted."""
     original = mail(complete_materials()[2:3])
     facts = parse_message(build_bounce(original=original, to="spbkx@163.com", failed_recipient="x@qq.com"), DEFAULTS)
     assert facts.kind == "bounce"
-    assert facts.files and {f.role for f in facts.files} == {"other"}
+    eml = f"{SUBJECT}.eml"
+    assert [(f.display_name, f.role, f.parent) for f in facts.files] == [
+        ("未命名附件-1.delivery-status", "other", None), (eml, "other", None),
+        (f"{eml}/附件1：张三推荐表.docx", "form", 1)]
+    assert facts.files[1].content == original
 
 
 # --- never an exception ------------------------------------------------------------------------------

@@ -302,3 +302,19 @@ def test_the_id_ratio_range_comes_from_the_caller(infos):
     candidates = [(0, infos["life"], 1, "张三1.jpg"), (1, infos["id"], 2, "张三2.jpg")]  # id: 0.714
     assert choose_id_photo(candidates, ratio_min=0.66, ratio_max=0.80) == 1
     assert choose_id_photo(candidates, ratio_min=0.75, ratio_max=0.80) == 0
+
+
+def test_a_jpeg_with_thousands_of_scans_is_refused_before_it_is_decoded():
+    """A progressive JPEG whose last scan repeats (the hostile shape): each scan is a full pass of the
+    decoder over the image (about 6 ms per scan at 3000x2000, measured), so it is counted, not decoded."""
+    from mailintake.ingest.samples import hostile
+    from mailintake.parsers.photos import MAX_JPEG_SCANS, jpeg_scans
+
+    data = hostile.many_scan_jpeg(3000)
+    assert jpeg_scans(data) > 3000 > MAX_JPEG_SCANS  # the cost it would have had
+    info = inspect_photo(data, MAX_PIXELS)
+    assert info.problem == "too_complex" and info.format == "JPEG"
+    [finding] = photo_findings("张三2.jpg", 3 * MIB, info, "life_photo", SETTINGS)
+    assert finding.code == "image_too_complex" and "渐进式扫描超过100次" in finding.detail
+    ordinary = encode(Image.new("RGB", (600, 400), (90, 120, 60)), progressive=True)
+    assert inspect_photo(ordinary, MAX_PIXELS).problem is None and jpeg_scans(ordinary) < MAX_JPEG_SCANS
