@@ -69,6 +69,14 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "file_corrupt": (ERROR, "文件“{subject}”{reason:reason}，无法打开，请重新发送。"),
     "markings_not_checked": (WARNING, "“{subject}”为扫描件或无文字层，未能检查密级标识。"),
     "nested_too_deep": (ERROR, "压缩包“{subject}”中嵌套的压缩包层数过多，未予解压，请直接打包全部材料。"),
+    "document_too_complex": (
+        ERROR, "文件“{subject}”过于复杂，系统未能完整检查，请转换为普通PDF或Word文档后重新发送。"),
+    "image_too_complex": (
+        ERROR,
+        "照片“{subject}”的编码过于复杂（渐进式扫描超过{scans_limit}次），系统未能检查，请另存为普通JPG后重新发送。",
+    ),
+    "processing_limit": (
+        ERROR, "“{subject}”过于复杂，系统未能完整检查（{reason:reason}），请转换为普通PDF或JPG后重新发送。"),
     "undecodable_text": (
         WARNING, "“{subject}”中有无法识别的字符（{where}），系统未作猜测，以“\ufffd”原样保留，请核对。"),
 }
@@ -101,6 +109,11 @@ REASONS: dict[str, str] = {
     "summary_corrupt": "文件已损坏",
     "summary_no_header": "未找到表头（序号、姓名…）",
     "not_excel": "不是Excel表格",
+    "summary_too_complex": "表格过于复杂，系统未能完整读取，请只保留汇总表一页后重新发送",
+    # the bounded parse's backstop (the file was not checked; `reprocess` tries it again)
+    "limit_time": "处理时间超过{limit:.0f}秒",
+    "limit_memory": "所需内存超过{limit:size}",
+    "limit_died": "读取时处理程序异常退出",
 }
 
 CATEGORY_LABELS = {"district": "区县", "society": "学会", "institution": "企事业单位"}

@@ -144,9 +144,11 @@ class Campaign(_Section):
     noise_words: list[str] = []
     organisation_words: list[str] = []
     society_words: list[str] = []
+    institution_words: list[str] = []
+    reply_prefixes: list[str] = []
 
     @field_validator("ineligible_post_words", "city_prefixes", "office_suffixes", "organisers", "sentence_leads",
-                     "noise_words", "organisation_words", "society_words")
+                     "noise_words", "organisation_words", "society_words", "institution_words", "reply_prefixes")
     @classmethod
     def _no_blank_words(cls, value: list[str]) -> list[str]:
         if any(not w.strip() for w in value):
@@ -214,6 +216,14 @@ class Schedule(_Section):
     lock_wait_seconds: float = Field(120, ge=0)
 
 
+class Limits(_Section):
+    """The backstop behind the parsers' counted limits: each message is parsed in a child process that is
+    killed when it takes longer or grows larger than this (the file it was reading is set aside)."""
+
+    parse_seconds: float = Field(300, gt=0)
+    parse_memory_mb: int = Field(2048, ge=128)
+
+
 class Config(_Section):
     mailbox: Mailbox
     smtp: Smtp = Smtp()
@@ -223,6 +233,7 @@ class Config(_Section):
     replies: Replies = Replies()
     reports: Reports = Reports()
     schedule: Schedule = Schedule()
+    limits: Limits = Limits()
     path: Path | None = None  # where it was read from; relative paths resolve against its folder
 
     def resolve(self, value: str) -> Path:

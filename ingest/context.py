@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from mailintake.ingest.config import Config
 from mailintake.ingest.registry import Registry, district_names
+from mailintake.ingest.worker import ParseWorker, WorkerLimits
 from mailintake.parsers.facts import ParserSettings
 from mailintake.reports.queries import ReportScope
 from mailintake.store.blobs import BlobStore
@@ -32,6 +33,7 @@ class Context:
     blobs: BlobStore
     registry: Registry
     settings: ParserSettings
+    parser: ParseWorker
     clock: Clock = field(default=utc_now)
 
     @classmethod
@@ -41,9 +43,12 @@ class Context:
         if migrated:
             require_current(db.engine)
         blobs = BlobStore(config.resolve(config.storage.root)).open()
-        return cls(config, db, blobs, Registry(config), config.parser_settings(), clock)
+        settings = config.parser_settings()
+        limits = WorkerLimits(config.limits.parse_seconds, config.limits.parse_memory_mb * 1024 * 1024)
+        return cls(config, db, blobs, Registry(config), settings, ParseWorker(settings, limits), clock)
 
     def close(self) -> None:
+        self.parser.close()
         self.db.dispose()
 
     def __enter__(self) -> Context:

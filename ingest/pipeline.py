@@ -23,7 +23,7 @@ from mailintake.ingest.context import Context
 from mailintake.ingest.placement import place
 from mailintake.ingest.record import record
 from mailintake.parsers.facts import MessageFacts
-from mailintake.parsers.message import parse_message
+from mailintake.parsers.message import Overrun, parse_envelope
 from mailintake.store.effects import BlobEffects, settle, sweep
 from mailintake.store.models import Message, Unit
 from mailintake.store.queries import raw_area
@@ -31,6 +31,7 @@ from mailintake.store.queries import raw_area
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+MAX_SET_ASIDE = 3  # files set aside for one message before only its envelope is kept
 
 
 def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = None) -> tuple[int, list[str]]:
@@ -91,5 +92,16 @@ def run_stages(s: Session, ctx: Context, msg: Message) -> BlobEffects:
 
 
 def parse(s: Session, ctx: Context, msg: Message) -> MessageFacts:
-    """The message's facts, from its raw bytes where the committed rows say they are."""
-    return parse_message(ctx.blobs.get(raw_area(s, msg.sha256), msg.sha256), ctx.settings)
+    """The message's facts, from its raw bytes where the committed rows say they are, parsed in the
+    bounded worker. A file that stalls the worker is set aside (`processing_limit`) and the message parsed
+    again without it; a stall before any file is read leaves the envelope only."""
+    raw = ctx.blobs.get(raw_area(s, msg.sha256), msg.sha256)
+    skip: dict[int, Overrun] = {}
+    for _ in range(MAX_SET_ASIDE + 1):
+        out = ctx.parser.parse(raw, skip)
+        if isinstance(out, MessageFacts):
+            return out
+        if out.file is None or out.file in skip:
+            break
+        skip[out.file] = out
+    return parse_envelope(raw, out)

@@ -39,11 +39,13 @@ _MAGIC = (
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
 )
+MAX_JPEG_SCANS = 100  # progressive JPEGs have about 10 (a camera's thumbnail adds one or two)
 _HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
 
 
 def inspect_photo(data: bytes, max_pixels: int) -> PhotoInfo:
-    """Facts about one image; never raises. problem: "bomb" (over max_pixels) or "corrupt" (undecodable)."""
+    """Facts about one image; never raises. problem: "bomb" (over max_pixels), "too_complex" (a JPEG with
+    more scans than MAX_JPEG_SCANS) or "corrupt" (undecodable)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's bomb/palette warnings are facts here, not alarms
         try:
@@ -54,13 +56,16 @@ def inspect_photo(data: bytes, max_pixels: int) -> PhotoInfo:
             # HEIC/HEIF that this Pillow cannot decode is still a named, intact non-JPEG photo.
             heif = _sniff_heif(data)
             return PhotoInfo(format=heif, problem=None if heif else "corrupt")
-        return _inspect_opened(image, max_pixels)
+        return _inspect_opened(image, max_pixels, data)
 
 
-def _inspect_opened(image: Image.Image, max_pixels: int) -> PhotoInfo:
+def _inspect_opened(image: Image.Image, max_pixels: int, data: bytes) -> PhotoInfo:
     info = PhotoInfo(format=image.format, width=image.width, height=image.height, mode=image.mode)
     if image.width * image.height > max_pixels:
         info.problem = "bomb"
+        return info
+    if image.format in JPEG_FORMATS and jpeg_scans(data) > MAX_JPEG_SCANS:
+        info.problem = "too_complex"  # each scan makes the decoder walk the whole image again
         return info
     orientation = _orientation(image)
     try:
@@ -75,6 +80,12 @@ def _inspect_opened(image: Image.Image, max_pixels: int) -> PhotoInfo:
     info.colour = Image.getmodebase(info.mode) != "L" and _has_colour(small)
     info.plain_background = _plain_background(small)
     return info
+
+
+def jpeg_scans(data: bytes) -> int:
+    """Start-of-scan markers in a JPEG. Entropy-coded data stuffs every 0xFF with 0x00, so FF DA occurs
+    only as a marker (an EXIF thumbnail adds its own few): counted at C speed, before any decoding."""
+    return data.count(b"\xff\xda")
 
 
 def _orientation(image: Image.Image) -> int:
@@ -139,7 +150,9 @@ def photo_findings(name: str, size: int, info: PhotoInfo, role: str, settings: P
     minimum = settings.photo_min_bytes.get(role)
     if minimum and size < minimum:
         found.append(findings.make("photo_too_small", name, size=size, minimum=minimum))
-    if info.problem is not None:
+    if info.problem == "too_complex":
+        found.append(findings.make("image_too_complex", name, scans_limit=MAX_JPEG_SCANS))
+    elif info.problem is not None:
         found.append(findings.make("photo_corrupt", name))
     elif role == Role.ID_PHOTO and info.width and info.height:
         problems = _id_format_problems(info, settings.id_ratio_min, settings.id_ratio_max)

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 import numpy as np
 from PIL import Image
 
+from mailintake.parsers.photos import MAX_JPEG_SCANS, jpeg_scans
+
 _WORK_SIDE = 1000  # pages are examined at about this long side
 _GRID_SIDE = 300  # components are found on a grid of about this long side
 _DILATE = 2  # grid cells; bridges gaps of ~4 cells between arcs and glyphs
@@ -52,6 +54,8 @@ def _seal_in_bytes(data: bytes, max_pixels: int) -> bool:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > max_pixels:
                 return False
+            if image.format == "JPEG" and jpeg_scans(data) > MAX_JPEG_SCANS:
+                return False  # decoding it would cost a pass over the whole image per scan
             image.draft("RGB", (_WORK_SIDE, _WORK_SIDE))  # JPEG: let the decoder scale down
             image.load()
         except Exception:

@@ -18,10 +18,10 @@ from testkit.mail import MAILBOX
 STUCK_POLL = """
 import sys, time
 from mailintake.ingest import pipeline
-def stuck(raw, settings):
+def stuck(*args):
     open(sys.argv[2], "w").close()   # tell the test we are inside the locked cycle
     time.sleep(600)
-pipeline.parse_message = stuck
+pipeline.record = stuck
 from mailintake.ingest.cli import main
 sys.exit(main(["-c", sys.argv[1], "poll"]))
 """

@@ -13,14 +13,13 @@ from testkit.mail import MAILBOX
 
 CRASH_ON_FIRST_MESSAGE = """
 import os, sys
-import mailintake.parsers.message
 from mailintake.ingest import pipeline
-real = pipeline.parse_message
-def crash_on_poison(raw, settings):
-    if b"POISON" in raw:
-        os._exit(9)   # a native library taking the whole process down
-    return real(raw, settings)
-pipeline.parse_message = crash_on_poison
+real = pipeline.record
+def crash_on_poison(s, ctx, msg, facts):
+    if facts.subject == "POISON":
+        os._exit(9)   # the service itself killed while recording this message (the parse worker is separate)
+    return real(s, ctx, msg, facts)
+pipeline.record = crash_on_poison
 from mailintake.ingest.cli import main
 sys.exit(main(["-c", sys.argv[1], "poll"]))
 """

@@ -1,0 +1,165 @@
+"""Parsing in a child process the operating system bounds: a wall-clock limit and a memory limit.
+
+Counted limits inside the parsers keep facts a pure function of the bytes; this is the backstop behind
+them, for native work nothing inside can bound (pdfium on a huge content stream, a decoder on an absurd
+image). The child reports which file it is reading; when it overruns its time or memory, or dies, the
+parent kills its whole process group and the message is parsed again without that file, which gets
+`processing_limit`. One bad file costs one stall, and the unit's other files are still judged.
+
+The child holds no lock and never touches the database: it gets bytes, returns facts. It runs in its own
+process group (so its external helpers die with it) and dies with the parent (PR_SET_PDEATHSIG), so a
+SIGKILLed service leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing as mp
+import os
+import resource
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from mailintake.parsers.facts import MessageFacts, ParserSettings
+from mailintake.parsers.message import Overrun, parse_message
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_WATCH_SECONDS = 0.1
+_START_SECONDS = 120  # importing the parsers takes about a second; a loaded CI machine more
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    wall_seconds: float
+    memory_bytes: int
+
+
+class ParseWorker:
+    """A pool of one: a child that parses messages one at a time, replaced whenever it is killed."""
+
+    def __init__(self, settings: ParserSettings, limits: WorkerLimits):
+        self.settings, self.limits = settings, limits
+        self._proc: mp.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+
+    def parse(self, raw: bytes, skip: dict[int, Overrun]) -> MessageFacts | Overrun:
+        """The message's facts, or what stopped the child (and at which file)."""
+        conn = self._ensure()
+        conn.send((raw, skip))
+        current: int | None = None
+        deadline = time.monotonic() + self.limits.wall_seconds
+        while True:
+            if conn.poll(_WATCH_SECONDS):
+                try:
+                    kind, value = conn.recv()
+                except (EOFError, OSError):
+                    return self._lost(current, "died")
+                if kind == "file":
+                    current = value
+                elif kind == "done":
+                    return value
+                else:  # "error": a bug in a parser, not a limit; raised like any processing failure
+                    raise RuntimeError(value)
+            elif not self._proc.is_alive():
+                return self._lost(current, "died")
+            if time.monotonic() > deadline:
+                return self._lost(current, "time")
+            if _group_rss(self._proc.pid) > self.limits.memory_bytes:
+                return self._lost(current, "memory")
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            with contextlib.suppress(OSError):
+                self._conn.send(None)  # a clean stop: the child returns
+            self._proc.join(2)
+        self._kill()
+
+    def _ensure(self) -> Connection:
+        if self._proc is None or not self._proc.is_alive():
+            self._kill()
+            # spawn, not fork: the child inherits no database handle, lock or thread, and is our own child, so
+            # the kernel's parent-death signal reaches it (a fork server's children outlived a SIGKILL here)
+            ctx = mp.get_context("spawn")
+            parent, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_serve, args=(child, self.settings, self.limits, os.getpid()),
+                                     name="mailintake-parse", daemon=True)
+            self._proc.start()
+            child.close()
+            self._conn = parent
+            if not (parent.poll(_START_SECONDS) and _said(parent) == "ready"):  # a broken install, not a limit
+                self._kill()
+                raise RuntimeError("the parse worker did not start (see the log above for its error)")
+        return self._conn
+
+    def _lost(self, current: int | None, reason: str) -> Overrun:
+        log.warning("parse worker %s (%s) while reading file %s: killed, the file is set aside",
+                    {"time": "overran its time", "memory": "overran its memory", "died": "died"}[reason],
+                    self._proc.pid if self._proc else "?", current)
+        self._kill()
+        limit = self.limits.wall_seconds if reason == "time" else self.limits.memory_bytes
+        return Overrun(current, reason, limit)
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+
+def _serve(conn: Connection, settings: ParserSettings, limits: WorkerLimits, parent: int) -> None:
+    """The child: own process group, dies with the parent, an address-space cap as a last resort."""
+    os.setpgid(0, 0)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+    cap = limits.memory_bytes * 2 + 1024 * 1024 * 1024  # the parent's watch fires first; this stops a spike
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        raw, skip = job
+        try:
+            facts = parse_message(raw, settings, skip=skip, on_file=lambda i: conn.send(("file", i)))
+        except Exception as exc:  # a parser bug: the parent records it as a failed attempt
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            continue
+        conn.send(("done", facts))
+
+
+def _said(conn: Connection) -> str | None:
+    try:
+        return conn.recv()[0]
+    except (EOFError, OSError):
+        return None
+
+
+def _group_rss(pgid: int) -> int:
+    """Resident memory of every process in the worker's group (its external helpers included)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 (pgrp) is index 2 after the command name
+            total += int(fields[21]) * _PAGE  # field 24 (rss, pages)
+    return total

@@ -1,0 +1,155 @@
+"""The backstop behind the parsers' counted limits: a file that stalls the parse is set aside, not the mailbox.
+
+Each message is parsed in a child process with a wall-clock and a memory limit. The hostile inputs are
+real ones, made in milliseconds (`mailintake.ingest.samples.hostile`): a 10 KB PDF whose 50 pages share
+one 1 MiB text stream (pdfium needs about half a second per page to read its text), and a 300 KB PNG of
+100 Mpx, under the pixel cap, that decodes to 300 MB.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mailintake.ingest.samples import clients, hostile
+from mailintake.ingest.samples.mailbox import candidate_files, person, sealed_report, summary
+from testkit.desk import MaildirDesk, by_name
+from testkit.mail import MAILBOX
+
+
+@functools.cache
+def big_png() -> bytes:
+    return hostile.large_flat_png()
+
+
+def submission(unit: str, people: list[str], seed: int, replace: dict[str, bytes] | None = None) -> bytes:
+    files = [sealed_report(unit, seed), summary(unit, [person(p, "女", "1980.05", "研究员") for p in people])]
+    for n, p in enumerate(people):
+        files += candidate_files(p, seed + n)
+    files = [(name, (replace or {}).get(name, data)) for name, data in files]
+    return clients.build_message(sender=f"u{seed}@qq.com", sender_name="推荐单位", to=MAILBOX,
+                                 subject=f"【{unit}】推荐材料", body="请查收。", attachments=files)
+
+
+def findings_of(attachment_name: str, msg: dict) -> list[dict]:
+    return [f for f in msg["findings"] if f["subject"] == attachment_name]
+
+
+@pytest.fixture
+def bounded_desk(tmp_path):
+    desk = MaildirDesk(tmp_path, limits={"parse_seconds": 3, "parse_memory_mb": 256})
+    yield desk
+    desk.close()
+
+
+def test_a_pdf_whose_text_layer_outlasts_the_limit_is_set_aside_and_the_rest_is_judged(bounded_desk):
+    heavy = hostile.heavy_text_pdf(line_words=70)  # under the page-object budget for 20 pages: ~12 s of text
+    assert len(heavy) < 20_000  # a small mail...
+    bounded_desk.deliver(submission("江北区科协", ["刘洋"], 5, {"推荐工作情况报告.pdf": heavy}))
+    bounded_desk.deliver(submission("渝北区科协", ["王敏"], 9))  # a good one right behind it
+    started = time.monotonic()
+    status = bounded_desk.poll()
+    assert time.monotonic() - started < 60  # one stall of 3 s, not 20 pages x 0.6 s x 3 attempts
+    stalled, good = status["messages"]
+    [limit] = findings_of("推荐工作情况报告.pdf", stalled)
+    assert (limit["code"], limit["severity"]) == ("processing_limit", "error")
+    assert limit["params"] == {"reason": "limit_time", "limit": 3}
+    assert "过于复杂，系统未能完整检查（处理时间超过3秒）" in limit["detail"]
+    files = by_name(stalled)
+    assert files["刘洋1.jpg"]["role"] == "id_photo" and files["附件2：推荐人选汇总表.xlsx"]["role"] == "summary"
+    assert [f["code"] for f in stalled["findings"]] == ["processing_limit"]  # nothing else was wrong
+    units = {u["name"]: u for u in status["units"]}
+    assert units["江北区"]["status"] == "incomplete" and units["渝北区"]["status"] == "complete"
+    assert good["state"] == "processed" and good["findings"] == []
+
+
+def test_an_image_that_decodes_past_the_memory_limit_is_set_aside(bounded_desk):
+    bounded_desk.deliver(submission("江北区科协", ["刘洋"], 5, {"刘洋3.jpg": big_png()}))
+    msg = bounded_desk.poll()["messages"][0]
+    [limit] = findings_of("刘洋3.jpg", msg)
+    assert limit["code"] == "processing_limit" and limit["params"]["reason"] == "limit_memory"
+    assert by_name(msg)["刘洋2.jpg"]["role"] == "life_photo"
+
+
+ORPHANED_WORKER = """
+import sys
+from mailintake.ingest.samples import hostile
+from mailintake.ingest.worker import ParseWorker, WorkerLimits
+from testkit.config import default_settings
+worker = ParseWorker(default_settings(), WorkerLimits(wall_seconds=600, memory_bytes=2 << 30))
+worker._ensure()
+print(worker._proc.pid, flush=True)
+raw = b"Subject: x\\r\\nContent-Type: application/pdf\\r\\nContent-Disposition: attachment; filename=a.pdf\\r\\n"
+raw += b"Content-Transfer-Encoding: base64\\r\\n\\r\\n" + __import__("base64").encodebytes(hostile.heavy_text_pdf())
+worker.parse(raw, {})   # busy for ~25 s when the test kills this process
+"""
+
+
+def test_a_killed_service_leaves_no_parse_worker_running(tmp_path):
+    service = subprocess.Popen([sys.executable, "-c", ORPHANED_WORKER], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(Path(__file__).parent / "support")})
+    worker = int(service.stdout.readline())
+    time.sleep(1)
+    assert Path(f"/proc/{worker}").exists()
+    service.send_signal(signal.SIGKILL)
+    service.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(worker)
+
+
+def alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for its reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+MEASURED_POLL = """
+import json, resource, sys
+from mailintake.ingest.cli import main
+code = main(["-c", sys.argv[1], "poll"])
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"code": code, "parent": own, "worker": workers}))
+"""
+
+
+def test_parent_and_worker_memory_stay_bounded_on_an_image_bomb_under_the_pixel_cap(tmp_path):
+    """Peak resident memory as the kernel counted it (getrusage of the poll and of its reaped worker)."""
+    desk = MaildirDesk(tmp_path, limits={"parse_seconds": 60, "parse_memory_mb": 256})
+    desk.deliver(submission("江北区科协", ["刘洋"], 5, {"刘洋3.jpg": big_png()}))
+    desk.close()
+    conf = tmp_path / "m.toml"
+    conf.write_text(f'[mailbox]\nsource = "maildir"\npath = "{desk.box}"\n[database]\nurl = "{desk.cfg.database.url}"\n'
+                    f'[storage]\nroot = "{desk.cfg.storage.root}"\n[limits]\nparse_seconds = 60\n'
+                    'parse_memory_mb = 256\n', encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", MEASURED_POLL, str(conf)], capture_output=True, text=True,
+                         timeout=300, env={**os.environ})
+    measured = json.loads(run.stdout.strip().splitlines()[-1])
+    mib = 1024 * 1024
+    assert measured["code"] == 0, run.stderr
+    assert measured["worker"] < 256 * mib + 128 * mib  # killed within one watch interval of the limit
+    assert measured["parent"] < 400 * mib  # the parent never decodes anything
+    assert measured["parent"] + measured["worker"] < 800 * mib  # vs ~300 MB + parent if decoded unbounded
+
+
+def test_a_pdf_with_more_page_objects_than_the_budget_is_too_complex_not_damaged(maildir_desk):
+    """The counted limit, before any backstop: pages are loaded and their objects counted until the budget
+    (100,000) is spent; the text layer of later pages is never built. Same bytes, same finding, any machine."""
+    heavy = hostile.heavy_text_pdf()  # 50 pages x ~35,000 text objects
+    maildir_desk.deliver(submission("江北区科协", ["刘洋"], 5, {"推荐工作情况报告.pdf": heavy}))
+    msg = maildir_desk.poll()["messages"][0]
+    codes = [f["code"] for f in findings_of("推荐工作情况报告.pdf", msg)]
+    assert "document_too_complex" in codes and "processing_limit" not in codes and "file_corrupt" not in codes
