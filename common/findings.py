@@ -77,6 +77,10 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "processing_limit": (
         ERROR, "“{subject}”过于复杂，系统未能完整检查（{reason:reason}），请转换为普通PDF或JPG后重新发送。"),
+    "message_damaged": (
+        WARNING, "邮件结构不完整（{losses:losses}），部分内容可能未能读取，请核对回执中的文件清单，必要时重新发送。"),
+    "header_cut": (
+        WARNING, "邮件的{header}过长（{length}个字符），只保留了前{kept}个字符。"),
     "undecodable_text": (
         WARNING, "“{subject}”中有无法识别的字符（{where}），系统未作猜测，以“\ufffd”原样保留，请核对。"),
 }
@@ -116,6 +120,10 @@ REASONS: dict[str, str] = {
     "limit_died": "读取时处理程序异常退出",
 }
 
+# what a damaged message may have lost (parsers/mime.py records the codes)
+LOSSES = {"unparseable": "无法解析邮件结构，只读取了邮件头", "too_deep": "嵌套层数过多，内层未读取",
+          "unreadable_part": "有无法读取的部分", "invalid_base64": "附件编码有误",
+          "unterminated_part": "有未结束的部分", "boundary_missing": "分隔标记缺失", "header_cut": "邮件头被截断"}
 CATEGORY_LABELS = {"district": "区县", "society": "学会", "institution": "企事业单位"}
 SIGNAL_LABELS = {"summary": "汇总表", "sender_config": "配置的发件地址", "subject": "邮件主题",
                  "report": "报告", "filename": "附件名", "sender_history": "此前来信", "decision": "组织方指定"}
@@ -197,6 +205,7 @@ _SPECS: dict[str, Callable[[Any, _Values], str]] = {
     "category": lambda v, _: CATEGORY_LABELS.get(v, str(v)),
     "signal": lambda v, _: SIGNAL_LABELS.get(v, str(v)),
     "list": lambda v, _: "、".join(map(str, v or [])),
+    "losses": lambda v, _: "；".join(LOSSES.get(x, str(x)) for x in v or []),
     "reason": lambda v, values: _Formatter(values).fill(REASONS.get(v, str(v))) if v else "",
     "expiries": _expiries,
     "id_problems": _id_problems,

@@ -19,6 +19,7 @@ from mailintake.store.effects import BlobEffects
 from mailintake.store.models import Attachment, Finding, Message
 
 MAX_HEADER_CHARS = 998  # Message-ID column width (RFC 5322 line length)
+MAX_SUBJECT_CHARS = 2000  # a subject longer than this is hostile or broken; the finding says it was cut
 
 
 def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobEffects:
@@ -26,8 +27,8 @@ def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobE
     effects = BlobEffects(raw={msg.sha256})
     effects.files |= set(s.scalars(select(Attachment.sha256).where(Attachment.message_id == msg.id)))
     msg.message_id = (facts.message_id or "")[:MAX_HEADER_CHARS] or None
-    msg.sender, msg.subject, msg.kind = facts.sender, facts.subject, facts.kind
-    msg.sender_name, msg.kind_reason = facts.sender_name, facts.kind_reason or None
+    msg.sender, msg.subject, msg.kind = facts.sender, facts.subject[:MAX_SUBJECT_CHARS], facts.kind
+    msg.sender_name, msg.kind_reason = (facts.sender_name or "")[:320] or None, facts.kind_reason or None
     s.execute(delete(Attachment).where(Attachment.message_id == msg.id))
     s.execute(delete(Finding).where(Finding.message_id == msg.id))
     s.flush()
@@ -42,6 +43,8 @@ def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobE
             ctx.blobs.put("files", f.content)
     msg.duplicate_of_id = _earliest_copy(s, msg, facts)
     findings = list(facts.findings)
+    if len(facts.subject) > MAX_SUBJECT_CHARS:
+        findings.append(F.make("header_cut", None, header="主题", length=len(facts.subject), kept=MAX_SUBJECT_CHARS))
     if msg.duplicate_of_id:
         original = s.get(Message, msg.duplicate_of_id)
         findings.append(F.make("duplicate_message", None, original_reference=original.id, original_key=original.key))

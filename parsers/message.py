@@ -30,6 +30,7 @@ from mailintake.parsers.summary import NOT_EXCEL, read_summary
 
 _UNREADABLE = {"corrupt": "document_corrupt", "encrypted": "document_encrypted"}  # problem -> reason code
 _TEXT_DOCUMENTS = {"pdf", "docx", "xlsx", "xls"}
+MAX_MESSAGE_CHARS = 2_000_000  # document text kept for one message (a form is a few thousand characters)
 _RENDERED_PAGES = 3  # a seal sits on the first pages; later ones are not rendered
 _SIGNATURE_ART = "邮件签名或正文中的小图标，不是推荐材料"
 _FORWARDED_MESSAGE = "转发的邮件，其中的附件逐一识别"
@@ -54,6 +55,7 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     findings: list = []
     pictures = [_read_unless_skipped(i, f, settings, skip, on_file) for i, f in enumerate(files)]  # read once
     _adopt_named_art(files, pictures, art, settings)
+    _bound_text(files)
     assign_roles(files, settings)
     _forwarded_are_other(files, forwarded)
     for i, (f, inside) in enumerate(zip(files, pictures, strict=True)):
@@ -67,6 +69,8 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     if links:
         findings.append(_cloud_finding(links))
     findings += text_findings(raw, mime, files)  # undecodable_text; re-reads 8-bit subject/sender by declared charsets
+    if mime.losses:
+        findings.append(F.make("message_damaged", None, losses=sorted(set(mime.losses))))
     classified = any(x.code == "classified_marker" for f in files for x in f.findings)
     return MessageFacts(
         message_id=mime.message_id, sender=mime.sender, sender_name=mime.sender_name,
@@ -100,6 +104,16 @@ def _read_unless_skipped(i: int, f: ExtractedFile, settings: ParserSettings, ski
     if on_file:
         on_file(i)
     return _read_inside(f, settings)
+
+
+def _bound_text(files: list[ExtractedFile]) -> None:
+    """Text kept per message: documents keep theirs (each bounded when read) until MAX_MESSAGE_CHARS are
+    spent; later ones keep what is left."""
+    left = MAX_MESSAGE_CHARS
+    for f in files:
+        if f.text:
+            f.text = f.text[:left] or None
+            left -= len(f.text or "")
 
 
 def _part_name(part: MimePart, n: int) -> str:

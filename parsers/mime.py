@@ -78,16 +78,19 @@ class MimeMessage:
     body_text: str
     body_html: str
     defects: list[str] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)  # codes of defects that may have cost content (LOSSES)
     parts: list[MimePart] = field(default_factory=list)  # its own files; a forwarded message's are in `inner`
 
 
 def parse_mime(raw: bytes) -> MimeMessage:
     """Everything readable in `raw`; structural problems become `defects`, never exceptions."""
     defects: list[str] = []
+    losses: list[str] = []
     try:
         msg = _parse(raw)
     except Exception as exc:  # RecursionError on hostile nesting, or a parser bug
         defects.append(f"unparseable message, headers only: {type(exc).__name__}")
+        losses.append("unparseable")
         msg = _headers_only(raw)
     headers = _headers(msg)
     result = MimeMessage(
@@ -100,6 +103,7 @@ def parse_mime(raw: bytes) -> MimeMessage:
         body_text="",
         body_html="",
         defects=defects,
+        losses=losses,
     )
     result.sender, result.sender_name = _sender(msg)
     texts, htmls = _collect(msg, _Walk(result, EML_COPIES * len(raw)), result.parts, depth=0)
@@ -161,6 +165,7 @@ def _collect(part: Message, walk: _Walk, parts: list[MimePart], depth: int,
     _note_defects(part, out)
     if depth > MAX_DEPTH:
         out.defects.append(f"nesting deeper than {MAX_DEPTH} levels: inner parts not read")
+        out.losses.append("too_deep")
         return [], []
     ctype = _content_type(part)
     if ctype.startswith("multipart/"):
@@ -170,6 +175,8 @@ def _collect(part: Message, walk: _Walk, parts: list[MimePart], depth: int,
             return _collect_all(children, walk, parts, depth + 1, ctype)
         if isinstance(payload, str) and payload.strip():
             out.defects.append(f"{ctype} without any part: its text (a preamble) is not a file")
+            if len(payload.strip()) > PREAMBLE_CHARS:  # more than a preamble: parts whose boundary is lost
+                out.losses.append("boundary_missing")
         return [], []  # an empty multipart holds no file
     try:
         if ctype in FORWARDED_TYPES and isinstance(part.get_payload(), list):
@@ -178,6 +185,7 @@ def _collect(part: Message, walk: _Walk, parts: list[MimePart], depth: int,
         leaf = _leaf(part, ctype, out)
     except Exception as exc:  # one broken part must not hide the others
         out.defects.append(f"unreadable part ({ctype}): {type(exc).__name__}")
+        out.losses.append("unreadable_part")
         return [], []
     if _is_body(leaf, parent):
         if ctype in ("text/plain", "text/html"):
@@ -293,6 +301,7 @@ def _payload_bytes(part: Message, out: MimeMessage) -> bytes:
             return binascii.a2b_base64(payload)
         except (binascii.Error, ValueError):
             out.defects.append("invalid base64 in a part: decoded leniently")
+            out.losses.append("invalid_base64")
     elif cte == "quoted-printable":
         return _qp_decode(payload)
     elif cte in _RAW_ENCODINGS:
@@ -358,6 +367,14 @@ def _content_type(part: Message) -> str:
 def _note_defects(part: Message, out: MimeMessage) -> None:
     for defect in getattr(part, "defects", []):
         out.defects.append(f"{type(defect).__name__} in {_content_type(part)}")
+        if type(defect).__name__ in _STDLIB_LOSSES:
+            out.losses.append(_STDLIB_LOSSES[type(defect).__name__])
+
+
+# the stdlib's defects that mean part of the message may not have been read
+_STDLIB_LOSSES = {"CloseBoundaryNotFoundDefect": "unterminated_part", "MissingHeaderBodySeparatorDefect": "header_cut",
+                  "InvalidBase64CharactersDefect": "invalid_base64", "InvalidBase64PaddingDefect": "invalid_base64"}
+PREAMBLE_CHARS = 1024  # "This is a multi-part message in MIME format." and its kin are far shorter
 
 
 def _counted(defects: list[str]) -> list[str]:
