@@ -59,7 +59,7 @@ ENCRYPTED, CORRUPT, UNSUPPORTED_METHOD = "archive_encrypted", "archive_corrupt",
 RAR_UNREADABLE, NOT_AN_ARCHIVE = "rar_unreadable", "not_an_archive"
 
 _CHUNK = 64 * 1024
-_RATIO_FLOOR = 1024 * 1024  # ratios only matter for entries bigger than this (declared)
+_RATIO_SLACK = 4096  # bytes added to each member's packed size before its ratio is judged
 _TOOL_TIMEOUT = 120  # seconds for one lsar/unar run
 _ZIP_UTF8, _ZIP_ENCRYPTED = 0x800, 0x1
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
@@ -199,12 +199,13 @@ def _vet_entry(entry: _Entry, limits: ArchiveLimits, archive_size: int) -> None:
     if entry.is_link:
         raise _unsafe("link_entry", entry=entry.name)
     size = entry.size or 0
-    if size > _RATIO_FLOOR:
-        # Without a per-entry compressed size, the whole archive bounds it from above.
-        packed = entry.packed if entry.packed is not None else archive_size
-        ratio = size / max(packed, 1)
-        if ratio > limits.max_ratio:
-            raise _unsafe("ratio", entry=entry.name, ratio=round(ratio, 1))
+    # Every member, whatever its size: a few KB of slack let tiny files (a 4 KB text of spaces) through,
+    # while a 1 MiB run of zeros (packed to ~1 KB) is refused. Without a per-entry compressed size, the
+    # whole archive bounds it from above.
+    packed = entry.packed if entry.packed is not None else archive_size
+    ratio = size / (packed + _RATIO_SLACK)
+    if ratio > limits.max_ratio:
+        raise _unsafe("ratio", entry=entry.name, ratio=round(size / max(packed, 1), 1))
 
 
 def _clean(name: str) -> str:
