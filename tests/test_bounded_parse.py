@@ -153,3 +153,82 @@ def test_a_pdf_with_more_page_objects_than_the_budget_is_too_complex_not_damaged
     msg = maildir_desk.poll()["messages"][0]
     codes = [f["code"] for f in findings_of("推荐工作情况报告.pdf", msg)]
     assert "document_too_complex" in codes and "processing_limit" not in codes and "file_corrupt" not in codes
+
+
+def _multipart(*parts: bytes, close: bool = True, subject: str = "【江北区】推荐材料") -> bytes:
+    head = ("From: a@qq.com\r\nTo: 834396688@qq.com\r\nSubject: =?UTF-8?B?" +
+            __import__("base64").b64encode(subject.encode()).decode() + "?=\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n').encode()
+    body = b"".join(b"--XX\r\n" + p + b"\r\n" for p in parts)
+    return head + body + (b"--XX--\r\n" if close else b"")
+
+
+def _attachment(name: str, data: bytes) -> bytes:
+    b64 = __import__("base64").encodebytes(data).replace(b"\n", b"\r\n")
+    return (f'Content-Type: application/octet-stream; name="{name}"\r\nContent-Transfer-Encoding: base64\r\n'
+            f'Content-Disposition: attachment; filename="{name}"\r\n\r\n').encode() + b64
+
+
+def test_a_mail_cut_off_inside_a_part_says_it_is_damaged_and_keeps_what_arrived(maildir_desk):
+    """A mail truncated in transit (the shape of CPython's msg_31 / a size-limited relay): the last part
+    has no closing boundary."""
+    whole = _attachment("附件1：刘洋推荐表.txt", "推荐表 姓名 刘洋".encode())
+    cut = _attachment("刘洋2.jpg", b"\xff\xd8\xff" + bytes(range(256)) * 40)[:600]
+    maildir_desk.deliver(_multipart(whole, cut, close=False))
+    msg = maildir_desk.poll()["messages"][0]
+    [damaged] = [f for f in msg["findings"] if f["code"] == "message_damaged"]
+    assert damaged["params"] == {"losses": ["unterminated_part"]} and "有未结束的部分" in damaged["detail"]
+    assert "附件1：刘洋推荐表.txt" in by_name(msg)
+
+
+def test_parts_nested_past_the_depth_limit_are_reported_not_silently_dropped(maildir_desk):
+    inner = _attachment("张三1.jpg", b"x" * 100)
+    for level in range(45):  # MAX_DEPTH is 40
+        b = f"N{level}".encode()
+        head = b'Content-Type: multipart/mixed; boundary="' + b + b'"\r\n\r\n'
+        inner = head + b"--" + b + b"\r\n" + inner + b"\r\n--" + b + b"--"
+    maildir_desk.deliver(_multipart(inner))
+    msg = maildir_desk.poll()["messages"][0]
+    [damaged] = [f for f in msg["findings"] if f["code"] == "message_damaged"]
+    assert "too_deep" in damaged["params"]["losses"]
+
+
+def test_a_subject_of_ten_thousand_characters_is_kept_cut_and_says_so(maildir_desk):
+    maildir_desk.deliver(_multipart(_attachment("a.txt", b"hello"), subject="推" * 10_000))
+    msg = maildir_desk.poll()["messages"][0]
+    assert len(msg["subject"]) == 2000
+    [cut] = [f for f in msg["findings"] if f["code"] == "header_cut"]
+    assert cut["params"] == {"header": "主题", "length": 10_000, "kept": 2000}
+
+
+def _zip_of_megabytes(members: int, tag: int) -> bytes:
+    """`members` files of 1 MiB that deflate about 50:1 (a repeated random block): under the ratio limit."""
+    import io
+    import random
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for n in range(members):  # each member its own bytes, so the store cannot deduplicate them away
+            block = random.Random(tag * 1000 + n).randbytes(20 * 1024)
+            z.writestr(f"材料{tag}/文件{n}.dat", (block * 52)[: 1024 * 1024])
+    return out.getvalue()
+
+
+def test_the_unpacking_budget_is_per_message_and_counts_every_archive(tmp_path):
+    """Ten archives of 10 x 1 MiB each: 100 MiB declared from a ~2 MB mail. With a per-message budget of
+    20 MiB, the first two unpack and the rest are refused; the store holds no more than the budget."""
+    desk = MaildirDesk(tmp_path, campaign={"archives": {"max_total_bytes": 20 * 1024 * 1024}})
+    archives = [(f"材料{n}.zip", _zip_of_megabytes(10, n)) for n in range(10)]
+    declared = 10 * 10 * 1024 * 1024
+    raw = clients.build_message(sender="u@qq.com", sender_name="推荐单位", to=MAILBOX, subject="【江北区】推荐材料",
+                                body="请查收。", attachments=archives)
+    assert len(raw) < 4 * 1024 * 1024 and declared == 5 * 20 * 1024 * 1024  # the cost without the guard
+    desk.deliver(raw)
+    msg = desk.poll()["messages"][0]
+    refused = [f for f in msg["findings"] if f["code"] == "archive_unsafe"]
+    assert len(refused) == 8 and all(f["params"]["limit"] == 20 * 1024 * 1024 for f in refused)
+    stored = sum(p.stat().st_size for p in (tmp_path / "store" / "files").rglob("*.bin"))
+    archives_bytes = sum(len(data) for _, data in archives)
+    assert 20 * 1024 * 1024 <= stored <= 20 * 1024 * 1024 + archives_bytes  # two archives' members, and the archives
+    desk.close()
