@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mailintake.ingest.samples import clients, documents
-from testkit.cli import mailintake, status
-from testkit.mail import MAILBOX
+from testkit.cli import box_config, mailintake, status
 
 STUCK_POLL = """
 import sys, time
@@ -27,21 +25,6 @@ sys.exit(main(["-c", sys.argv[1], "poll"]))
 """
 
 
-def mailbox_config(tmp_path: Path, database_url: str) -> Path:
-    box = tmp_path / "box"
-    for sub in ("new", "cur", "tmp"):
-        (box / sub).mkdir(parents=True)
-    form = ("附件1：林峰推荐表.docx", documents.form_docx("林峰", ""))
-    raw = clients.build_message(sender="anon@qq.com", sender_name="某人", to=MAILBOX, subject="【綦江区】推荐材料",
-                                body="见附件", attachments=[form])
-    (box / "new" / "1621400000.M1P1.host").write_bytes(raw)
-    conf = tmp_path / "m.toml"
-    conf.write_text(f'[mailbox]\nsource = "maildir"\npath = "{box}"\n[database]\nurl = "{database_url}"\n'
-                    f'[storage]\nroot = "{tmp_path}/store"\n[schedule]\nlock_wait_seconds = 1\n', encoding="utf-8")
-    assert mailintake(conf, "db", "upgrade").returncode == 0
-    return conf
-
-
 def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not path.exists():
@@ -53,7 +36,7 @@ def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_second_poll_says_the_mailbox_is_busy_and_a_killed_holder_leaves_nothing_locked(backend, tmp_path, request):
     url = f"sqlite:///{tmp_path}/m.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
-    conf = mailbox_config(tmp_path, url)
+    conf = box_config(tmp_path, "【綦江区】推荐材料", url, "[schedule]\nlock_wait_seconds = 1\n")
     inside = tmp_path / "inside"
     first = subprocess.Popen([sys.executable, "-c", STUCK_POLL, str(conf), str(inside)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env={**os.environ}, start_new_session=True)

@@ -21,20 +21,27 @@ def mailintake(conf: Path, *args: str) -> subprocess.CompletedProcess:
     return run("-c", str(conf), *args)
 
 
-def setup_box(tmp_path: Path) -> Path:
-    """A Maildir holding one unplaceable submission, migrated and polled; returns the config path."""
+def box_config(tmp_path: Path, subject: str = "推荐材料", database_url: str = "", extra: str = "") -> Path:
+    """A Maildir holding one submission with a form (no unit named unless `subject` names one), and a
+    config file for it (SQLite beside it unless `database_url`); the database is migrated, not polled."""
     box = tmp_path / "box"
     for sub in ("new", "cur", "tmp"):
         (box / sub).mkdir(parents=True)
     form = ("附件1：林峰推荐表.docx", documents.form_docx("林峰", ""))
-    raw = clients.build_message(sender="anon@qq.com", sender_name="某人", to=MAILBOX, subject="推荐材料",
+    raw = clients.build_message(sender="anon@qq.com", sender_name="某人", to=MAILBOX, subject=subject,
                                 body="见附件", attachments=[form])
     (box / "new" / "1621400000.M1P1.host").write_bytes(raw)
     conf = tmp_path / "m.toml"
     conf.write_text(f'[mailbox]\nsource = "maildir"\npath = "{box}"\n'
-                    f'[database]\nurl = "sqlite:///{tmp_path}/m.db"\n[storage]\nroot = "{tmp_path}/store"\n',
-                    encoding="utf-8")
+                    f'[database]\nurl = "{database_url or f"sqlite:///{tmp_path}/m.db"}"\n'
+                    f'[storage]\nroot = "{tmp_path}/store"\n{extra}', encoding="utf-8")
     assert mailintake(conf, "db", "upgrade").returncode == 0
+    return conf
+
+
+def setup_box(tmp_path: Path) -> Path:
+    """`box_config`'s unplaceable submission, polled once; returns the config path."""
+    conf = box_config(tmp_path)
     assert mailintake(conf, "poll").returncode == 0
     return conf
 
