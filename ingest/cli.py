@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     a = cmd("assign", _assign, "place a message with a recommending unit (an organiser decision)")
     a.add_argument("message", metavar="MESSAGE")
     a.add_argument("unit", metavar="UNIT")
+    rs = cmd("replies", _replies, "the outbox: list every reply, or resend one an organiser names")
+    rs.add_argument("action", choices=["list", "resend"])
+    rs.add_argument("ref", nargs="?", metavar="REF", help="resend: outbox number (as `replies list` shows it)")
     for verb, kind in (("accept-late", "accept_late"), ("reject-late", "reject_late")):
         lp = cmd(verb, _late_decision(kind), f"{verb.replace('-', ' ')} material of a message")
         lp.add_argument("message", metavar="MESSAGE")
@@ -163,6 +166,21 @@ def _assign(args: argparse.Namespace) -> int:
 
     with _context(args) as ctx:
         print(record_decision(ctx, "assign", args.message, args.unit))
+    return EXIT_OK
+
+
+def _replies(args: argparse.Namespace) -> int:
+    from mailintake.ingest.replies.outbox import outbox_lines, resend
+
+    with _context(args) as ctx:
+        if args.action == "list":
+            for line in outbox_lines(ctx):
+                print(line)
+            return EXIT_OK
+        if not args.ref:
+            print("error: replies resend needs REF (an outbox number from `replies list`)", file=sys.stderr)
+            return EXIT_CONFIG
+        print(resend(ctx, args.ref))
     return EXIT_OK
 
 

@@ -193,6 +193,8 @@ class Replies(_Section):
     dir: str = "./replies"
     contact_lines: list[str] = ["市科协宣传部 联系人：熊蔓源 电话：63003526"]
     paper_address: str = "重庆市渝中区双钢路科协大厦裙楼318办公室（市科协宣传部）"
+    acknowledge_enquiries: bool = True  # mail without material (`other`) gets a short acknowledgement
+    retry_minutes: float = Field(5, gt=0)  # first back-off after a transient SMTP failure; doubles each time
 
 
 class Reports(_Section):

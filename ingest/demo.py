@@ -62,6 +62,8 @@ def run_demo(target: Path, seed: int) -> int:
         with ctx.db.session() as s:
             data = build_status(s, ctx.scope)
     print(render(data, stories, conf))
+    replies = cfg.resolve(cfg.replies.dir)
+    print(f"Replies (replies.mode = \"files\"): {len(list(replies.glob('*.eml')))} .eml files in {replies}")
     return 0
 
 

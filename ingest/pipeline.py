@@ -22,6 +22,7 @@ from mailintake.ingest import dossier
 from mailintake.ingest.context import Context
 from mailintake.ingest.placement import place
 from mailintake.ingest.record import record
+from mailintake.ingest.replies.stage import decide_reply
 from mailintake.parsers.facts import MessageFacts
 from mailintake.parsers.message import Overrun, parse_envelope
 from mailintake.store.effects import BlobEffects, settle, sweep
@@ -42,7 +43,7 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
                              .order_by(Message.internaldate, Message.id)))
     failed: list[str] = []
     for n, msg_id in enumerate(ids, 1):
-        key = process_one(ctx, msg_id)
+        key = process_one(ctx, msg_id, replies=True)
         if key:
             failed.append(key)
         if progress:
@@ -50,7 +51,7 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
     return len(ids) - len(failed), failed
 
 
-def process_one(ctx: Context, msg_id: int) -> str | None:
+def process_one(ctx: Context, msg_id: int, replies: bool = False) -> str | None:
     """Returns the message key if processing failed (the failure is recorded on the row).
 
     Each attempt is counted in its own commit first, so a message that kills the process (a crash
@@ -64,7 +65,7 @@ def process_one(ctx: Context, msg_id: int) -> str | None:
         msg.attempts += 1
     try:
         with ctx.db.session() as s:
-            effects = run_stages(s, ctx, s.get(Message, msg_id))
+            effects = run_stages(s, ctx, s.get(Message, msg_id), replies)
     except Exception as exc:  # one bad message must never stop the mailbox
         log.exception("processing message %s failed", msg_id)
         with ctx.db.session() as s:
@@ -75,8 +76,9 @@ def process_one(ctx: Context, msg_id: int) -> str | None:
     return None
 
 
-def run_stages(s: Session, ctx: Context, msg: Message) -> BlobEffects:
-    """Parse, record, place and judge one message inside the caller's transaction.
+def run_stages(s: Session, ctx: Context, msg: Message, replies: bool = False) -> BlobEffects:
+    """Parse, record, place and judge one message inside the caller's transaction; with `replies` (a new
+    message's first processing, never `reprocess` or a decision) also decide its automatic reply.
 
     Returns the blob effects to carry out once the caller has committed.
     """
@@ -86,6 +88,7 @@ def run_stages(s: Session, ctx: Context, msg: Message) -> BlobEffects:
     place(s, ctx, msg, facts)
     for unit_id in {previous_unit, msg.unit_id} - {None}:
         dossier.recompute(s, ctx, s.get(Unit, unit_id))
+    decide_reply(s, ctx, msg, facts, first=replies)
     msg.state, msg.error, msg.attempts = MessageState.PROCESSED, None, 0
     msg.processed_at = ctx.clock()
     return effects

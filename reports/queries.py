@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailintake.ingest.config import Campaign
 from mailintake.store import queries as store_queries
-from mailintake.store.models import Candidate, Dossier, Finding, Message, Outbox, Unit
+from mailintake.store.models import Candidate, Dossier, Finding, Message, Outbox, OutboxCover, Unit
 
 
 @dataclass(frozen=True)
@@ -61,5 +61,18 @@ def missing_units(s: Session, scope: ReportScope) -> list[str]:
     return [name for name in scope.expected_units if name not in seen]
 
 
-def replies_by_message(s: Session) -> dict[int, Outbox]:
-    return {o.message_id: o for o in s.scalars(select(Outbox))}
+def replies_by_message(s: Session) -> dict[int, tuple[Outbox, int]]:
+    """message id -> (the outbox row whose reply covers it, the reference number of the latest message it
+    covers: the one it answers)."""
+    out: dict[int, tuple[Outbox, int]] = {}
+    rows = s.execute(select(OutboxCover, Message).join(Message, Message.id == OutboxCover.message_id)
+                     .options(selectinload(OutboxCover.outbox)))
+    covered: dict[int, list[Message]] = {}
+    for cover, message in rows:
+        covered.setdefault(cover.outbox_id, []).append(message)
+        out[message.id] = (cover.outbox, 0)
+    for messages in covered.values():
+        latest = max(messages, key=lambda m: (m.internaldate, m.id))
+        for m in messages:
+            out[m.id] = (out[m.id][0], latest.id)
+    return out

@@ -29,7 +29,7 @@ def build_status(s: Session, scope: ReportScope) -> dict:
     }
 
 
-def _message(m: Message, tz: dt.tzinfo, keys: dict[int, str], reply: Outbox | None) -> dict:
+def _message(m: Message, tz: dt.tzinfo, keys: dict[int, str], reply: tuple[Outbox, int] | None) -> dict:
     return {
         "key": m.key,
         "reference": m.id,
@@ -52,8 +52,17 @@ def _message(m: Message, tz: dt.tzinfo, keys: dict[int, str], reply: Outbox | No
             for a in m.attachments
         ],
         "findings": [finding_json(f) for f in m.findings],
-        "reply": {"kind": reply.kind, "state": reply.state} if reply else {"kind": "none", "state": "none"},
+        "reply": _reply(reply),
     }
+
+
+def _reply(reply: tuple[Outbox, int] | None) -> dict:
+    """The automatic reply that answers the message: its kind and state, the outbox row's number
+    (`reference`, as `replies list` shows it) and the reference number of the message it answers."""
+    if reply is None:
+        return {"kind": "none", "state": "none", "reference": None, "covered_by": None}
+    row, answered = reply
+    return {"kind": row.kind, "state": row.state, "reference": row.id, "covered_by": answered}
 
 
 def finding_json(f: Finding) -> dict:
@@ -98,8 +107,9 @@ def _message_lines(m: dict) -> list[str]:
     dup = f"（与 {m['duplicate_of']} 重复）" if m["duplicate_of"] else ""
     late = "【逾期】" if m["late"] else ""
     failed = f"【处理失败：{m['error']}】" if m["state"] == "failed" else ""
+    sender = f"{m['sender_name']} <{m['sender']}>" if m.get("sender_name") else (m["sender"] or "")
     lines = [f"  #{m['reference']} {m['key']} {m['received_at'][:16]} {m['kind'] or m['state']}{late}{dup}{failed} "
-             f"{m['unit'] or '（未识别单位）'} · {m['subject'] or ''}"]
+             f"{m['unit'] or '（未识别单位）'} · {m['subject'] or ''} · {sender}"]
     lines += [f"      {_role(a['role'])} {a['name']}  ({a['size']:,} B; {a['role_reason']})" for a in m["attachments"]]
     lines += [f"      ! {f['code']}: {f['detail']}" for f in m["findings"]]
     return lines

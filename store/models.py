@@ -102,6 +102,7 @@ class Message(Base):
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reply_block: Mapped[str | None] = mapped_column(String(40))  # why no automatic reply may go (loop rules)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.ordinal"
@@ -220,16 +221,41 @@ class Decision(Base):
 
 
 class Outbox(Base):
-    """One reply per message; `state` moves pending -> sending -> sent | failed (or suppressed, uncertain)."""
+    """One mail the service sends, with its own Message-ID and its content fixed when it was decided.
+
+    `state`: pending -> sending -> sent | failed (5xx) | bounced (our reply came back); `uncertain` when a
+    crash left it `sending` (it may have left: never resent by itself); `suppressed` when it may not go.
+    A reply links to the messages it covers through `OutboxCover`.
+    """
 
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), unique=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    state: Mapped[str] = mapped_column(String(20), default="pending")
-    rfc822_message_id: Mapped[str | None] = mapped_column(String(998))
+    rfc822_message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))  # receipt | deficiency | late_notice | quarantine_notice | ...
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)  # what it covered and said (threading too)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # back-off after a 4xx
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    covers: Mapped[list[OutboxCover]] = relationship(back_populates="outbox", cascade="all, delete-orphan",
+                                                     order_by="OutboxCover.message_id")
+
+
+class OutboxCover(Base):
+    """An automatic reply covers a message; `message_id` is unique, so no message is ever covered twice."""
+
+    __tablename__ = "outbox_cover"
+
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), primary_key=True,
+                                            unique=True)
+
+    outbox: Mapped[Outbox] = relationship(back_populates="covers")

@@ -1,0 +1,1 @@
+"""Replies to submitters: decide (pure), compose the content, store it on the outbox, send it."""

@@ -1,0 +1,114 @@
+"""A reply's content, fixed when it is decided: the snapshot of what it covers and says, and its text.
+
+The snapshot (plain JSON, stored on the outbox row) holds every fact the templates use, so what was sent
+can be shown later even after the dossier changed. Templates are Jinja2, shipped in `templates/`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailintake.common import findings as F
+from mailintake.common.vocab import ROLE_LABELS
+from mailintake.ingest.config import Config
+from mailintake.ingest.dossier import stored_finding
+from mailintake.ingest.replies import decide as D
+from mailintake.parsers.subjects import strip_reply_prefixes
+from mailintake.store.models import Attachment, Dossier, Finding, Message, Unit
+
+MAX_FILES = 200
+MAX_NAME = 80
+MAX_SUBJECT = 120
+MISSING = frozenset({"missing_report", "missing_summary", "missing_form", "missing_id_photo", "photo_count"})
+QUARANTINE_SUBJECT = "涉密材料提醒"
+_SUBJECT_LEADS = {D.RECEIPT: "回执：", D.DEFICIENCY: "回执（材料不全）：", D.LATE_NOTICE: "回执（逾期）：",
+                  D.ACKNOWLEDGEMENT: "来信已收到："}
+
+
+def snapshot(s: Session, cfg: Config, kind: str, covered: list[Message], unit: Unit | None,
+             dossier: Dossier | None, prefixes: tuple[str, ...]) -> dict:
+    """Everything the reply says, as plain JSON. A quarantine notice keeps nothing of the message."""
+    year = cfg.campaign.deadline.year
+    latest = covered[-1]
+    out = {
+        "kind": kind,
+        "reference": D.display_reference(year, latest.id),
+        "references_covered": [D.display_reference(year, m.id) for m in covered],
+        "in_reply_to": latest.message_id,
+        "references": [m.message_id for m in covered if m.message_id],
+        "unit": unit.name if unit else None,
+        "status": dossier.status if dossier else None,
+        "contact_lines": list(cfg.replies.contact_lines),
+        "paper_address": cfg.replies.paper_address,
+        "deadline": _local(cfg, cfg.campaign.deadline),
+        "received_at": _local(cfg, latest.internaldate),
+    }
+    if kind == D.QUARANTINE_NOTICE:
+        return out
+    out["original_subject"] = strip_reply_prefixes(latest.subject, prefixes)[:MAX_SUBJECT]
+    out["messages"], shown = [], 0
+    for m in covered:
+        rows = list(s.scalars(select(Attachment).where(Attachment.message_id == m.id).order_by(Attachment.ordinal)))
+        files = [_file(a) for a in rows[:max(0, MAX_FILES - shown)]]
+        shown += len(files)
+        out["messages"].append({"reference": D.display_reference(year, m.id),
+                                "received_at": _local(cfg, m.internaldate), "files": files, "files_total": len(rows)})
+    out["files_omitted"] = sum(x["files_total"] for x in out["messages"]) - shown
+    said = _findings(s, covered, unit)
+    out["missing"] = [f.detail for f in said if f.severity == F.ERROR and f.code in MISSING]
+    out["errors"] = [f.detail for f in said if f.severity == F.ERROR and f.code not in MISSING]
+    out["warnings"] = [f.detail for f in said if f.severity == F.WARNING]
+    return out
+
+
+def render(kind: str, snap: dict) -> tuple[str, str, str]:
+    """(subject, text body, HTML body)."""
+    if kind == D.QUARANTINE_NOTICE:
+        subject = QUARANTINE_SUBJECT
+    else:
+        subject = _SUBJECT_LEADS[kind] + (snap["original_subject"] or "（无主题）")
+    env = _env()
+    return subject, env.get_template("reply.txt.j2").render(**snap), env.get_template("reply.html.j2").render(**snap)
+
+
+@cache
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
+                       autoescape=lambda name: bool(name) and name.endswith(".html.j2"), keep_trailing_newline=True,
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _file(a: Attachment) -> dict:
+    name = a.display_name if len(a.display_name) <= MAX_NAME else a.display_name[:MAX_NAME - 1] + "…"
+    return {"name": name, "size": a.size, "size_text": F.human_size(a.size), "role": a.role,
+            "role_label": ROLE_LABELS.get(a.role, a.role),
+            "sha8": a.sha256[:8]}
+
+
+def _findings(s: Session, covered: list[Message], unit: Unit | None) -> list[F.Finding]:
+    """The unit's dossier findings (or, with no unit, the messages' own), then the covered messages' own
+    message-level findings the dossier does not already state."""
+    ids = [m.id for m in covered]
+    if unit is not None:
+        rows = list(s.scalars(select(Finding).where(Finding.unit_id == unit.id).order_by(Finding.id)))
+        rows += list(s.scalars(select(Finding).where(Finding.message_id.in_(ids), Finding.scope == "message")
+                               .order_by(Finding.id)))
+    else:
+        rows = list(s.scalars(select(Finding).where(Finding.message_id.in_(ids)).order_by(Finding.id)))
+    seen: set[tuple] = set()
+    out = []
+    for row in rows:
+        f = stored_finding(row)
+        if (f.code, f.subject, f.detail) not in seen:
+            seen.add((f.code, f.subject, f.detail))
+            out.append(f)
+    return out
+
+
+def _local(cfg: Config, instant) -> str:
+    return instant.astimezone(cfg.campaign.tz).strftime("%Y年%m月%d日 %H:%M:%S")
