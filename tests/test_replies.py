@@ -17,17 +17,9 @@ from mailintake.ingest.samples import clients, documents
 from mailintake.ingest.samples.mailbox import candidate_files, person, sealed_report, summary
 from testkit.desk import BEFORE_DEADLINE, MaildirDesk
 from testkit.mail import MAILBOX, SHANGHAI
+from testkit.materials import materials
 
 ENCODED_WORD = re.compile(rb"=\?([^?]+)\?([bBqQ])\?([^?]*)\?=")
-
-
-def materials(unit: str, people: list[str], seed: int = 1, report: bool = True) -> list[tuple[str, bytes]]:
-    files = [summary(unit, [person(p, "女", "1980.05", "研究员") for p in people])]
-    if report:
-        files.insert(0, sealed_report(unit, seed))
-    for n, p in enumerate(people):
-        files += candidate_files(p, seed + n)
-    return files
 
 
 def mail(**kw) -> bytes:

@@ -16,6 +16,7 @@ from mailintake.ingest.samples import clients, documents, images
 from mailintake.ingest.samples.mailbox import candidate_files, person, sealed_report, summary
 from mailintake.reports.status import build_status
 from testkit.config import open_context
+from testkit.materials import materials
 
 CST = dt.timezone(dt.timedelta(hours=8))
 BEFORE = dt.datetime(2021, 5, 20, 10, 0, tzinfo=CST)
@@ -58,15 +59,6 @@ def desk(dovecot, imap_config):
 
 def codes(findings: list[dict]) -> list[str]:
     return sorted(f["code"] for f in findings)
-
-
-def materials(unit: str, people: list[str], seed: int = 1, report: bool = True) -> list[tuple[str, bytes]]:
-    files = [summary(unit, [person(p, "女", "1980.05", "研究员") for p in people])]
-    if report:
-        files.insert(0, sealed_report(unit, seed))
-    for n, p in enumerate(people):
-        files += candidate_files(p, seed + n)
-    return files
 
 
 def test_a_complete_district_submission_in_one_mail_is_complete(desk):
