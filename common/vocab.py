@@ -6,6 +6,7 @@ AttributeError where it is written instead of a silent mismatch.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -62,3 +63,17 @@ class Scope(StrEnum):
 
 ROLE_LABELS = {Role.REPORT: "报告", Role.FORM: "推荐表", Role.SUMMARY: "汇总表", Role.ID_PHOTO: "证件照",
                Role.LIFE_PHOTO: "生活照", Role.ARCHIVE: "压缩包", Role.OTHER: "其他"}
+
+
+_REFERENCE = re.compile(r"#?(?:(\d{4})-)?(\d{1,9})")
+
+
+def display_reference(year: int, number: int) -> str:
+    """The reference people quote: the campaign year and the record number, 2021-0042."""
+    return f"{year}-{number:04d}"
+
+
+def parse_reference(text: str) -> int | None:
+    """The record number in "2021-0042", "#42" or "42"; None when the text is not a reference."""
+    found = _REFERENCE.fullmatch(text.strip())
+    return int(found[2]) if found else None

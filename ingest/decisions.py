@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mailintake.common.errors import UnknownMessage
+from mailintake.common.vocab import display_reference, parse_reference
 from mailintake.ingest.context import Context
 from mailintake.ingest.pipeline import run_stages
 from mailintake.store.effects import settle, sweep
@@ -18,11 +19,12 @@ from mailintake.store.models import Decision, Message
 
 
 def find_message(s: Session, ref: str) -> Message:
-    """A message by key or by reference number."""
-    ref = ref.strip().lstrip("#")
+    """A message by key or by reference number (2021-0042, #42 or 42)."""
+    ref = ref.strip()
     clauses = [Message.key == ref]
-    if ref.isdigit():
-        clauses.append(Message.id == int(ref))
+    number = parse_reference(ref)
+    if number is not None:
+        clauses.append(Message.id == number)
     msg = s.scalars(select(Message).where(or_(*clauses))).first()
     if msg is None:
         raise UnknownMessage(f"no message with key or reference number {ref!r}")
@@ -46,6 +48,7 @@ def _apply(ctx: Context, kind: str, ref: str, value: str | None, made_by: str) -
         effects = run_stages(s, ctx, msg)
         unit = msg.unit.name if msg.unit else "no unit"
         note = "" if msg.late or kind == "assign" else " (note: this message was not late)"
-        line = f"message #{msg.id} ({msg.key}): {kind.replace('_', ' ')} recorded; now {unit}{note}"
+        shown = display_reference(ctx.config.campaign.deadline.year, msg.id)
+        line = f"message {shown} ({msg.key}): {kind.replace('_', ' ')} recorded; now {unit}{note}"
     settle(ctx.db, ctx.blobs, effects)
     return line

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from mailintake.common.findings import Finding as Said
-from mailintake.common.vocab import ROLE_LABELS
+from mailintake.common.vocab import ROLE_LABELS, display_reference
 from mailintake.reports import queries
 from mailintake.reports.queries import ReportScope
 from mailintake.store.models import Candidate, Dossier, Finding, Message, Outbox, Unit
@@ -23,16 +23,17 @@ def build_status(s: Session, scope: ReportScope) -> dict:
         "campaign": campaign.name,
         "deadline": campaign.deadline.astimezone(tz).isoformat(),
         "generated_at": dt.datetime.now(tz).isoformat(timespec="seconds"),
-        "messages": [_message(m, tz, keys, replies.get(m.id)) for m in messages],
+        "messages": [_message(m, tz, campaign.deadline.year, keys, replies.get(m.id)) for m in messages],
         "units": [_unit(s, scope, unit, d) for unit, d in queries.units_with_dossier(s)],
         "missing_units": queries.missing_units(s, scope),
     }
 
 
-def _message(m: Message, tz: dt.tzinfo, keys: dict[int, str], reply: tuple[Outbox, int] | None) -> dict:
+def _message(m: Message, tz: dt.tzinfo, year: int, keys: dict[int, str], reply: tuple[Outbox, int] | None) -> dict:
     return {
         "key": m.key,
         "reference": m.id,
+        "display_reference": display_reference(year, m.id),
         "message_id": m.message_id,
         "received_at": m.internaldate.astimezone(tz).isoformat(),
         "sender": m.sender,
@@ -108,7 +109,8 @@ def _message_lines(m: dict) -> list[str]:
     late = "【逾期】" if m["late"] else ""
     failed = f"【处理失败：{m['error']}】" if m["state"] == "failed" else ""
     sender = f"{m['sender_name']} <{m['sender']}>" if m.get("sender_name") else (m["sender"] or "")
-    lines = [f"  #{m['reference']} {m['key']} {m['received_at'][:16]} {m['kind'] or m['state']}{late}{dup}{failed} "
+    kind = f"{m['kind'] or m['state']}{late}{dup}{failed}"
+    lines = [f"  {m['display_reference']} {m['key']} {m['received_at'][:16]} {kind} "
              f"{m['unit'] or '（未识别单位）'} · {m['subject'] or ''} · {sender}"]
     lines += [f"      {_role(a['role'])} {a['name']}  ({a['size']:,} B; {a['role_reason']})" for a in m["attachments"]]
     lines += [f"      ! {f['code']}: {f['detail']}" for f in m["findings"]]

@@ -226,3 +226,11 @@ def test_a_missing_or_malformed_registry_data_file_is_a_config_error(tmp_path):
 def test_an_empty_word_in_the_config_is_refused():
     with pytest.raises(config_mod.ConfigError, match="campaign.office_suffixes: must not contain an empty word"):
         make_config(office_suffixes=[""])
+
+
+@pytest.mark.parametrize("written", ["2021-0042", "#42", "42", " 2021-0042 "])
+def test_a_message_is_named_by_its_reference_in_any_form_people_write(written):
+    from mailintake.common.vocab import display_reference, parse_reference
+
+    assert parse_reference(written) == 42 and display_reference(2021, 42) == "2021-0042"
+    assert parse_reference("0c216fc232f2") is None  # a key, not a reference

@@ -14,9 +14,10 @@ def test_an_organiser_places_a_message_by_reference_number_and_a_dry_run_changes
     assert msg["unit"] is None and [f["code"] for f in msg["findings"]] == ["unknown_unit"]
     dry = mailintake(conf, "reprocess", "--all", "--dry-run")
     assert dry.returncode == 0 and dry.stdout.strip() == "no changes"
-    placed = mailintake(conf, "assign", str(msg["reference"]), "綦江区科协")
+    assert msg["display_reference"] == "2021-0001"
+    placed = mailintake(conf, "assign", msg["display_reference"], "綦江区科协")  # the form people quote
     assert placed.returncode == 0, placed.stderr
-    assert placed.stdout.strip() == f"message #1 ({msg['key']}): assign recorded; now 綦江区"
+    assert placed.stdout.strip() == f"message 2021-0001 ({msg['key']}): assign recorded; now 綦江区"
     after = status(conf)
     assert after["messages"][0]["unit"] == "綦江区" and [u["name"] for u in after["units"]] == ["綦江区"]
     again = mailintake(conf, "reprocess", msg["key"])

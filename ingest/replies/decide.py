@@ -13,7 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import getaddresses
 
-from mailintake.common.vocab import DossierStatus, Kind
+from mailintake.common.vocab import (
+    DossierStatus,
+    Kind,
+    display_reference,  # noqa: F401 - part of this module's vocabulary
+)
 
 RECEIPT, DEFICIENCY, LATE_NOTICE, QUARANTINE_NOTICE, ACKNOWLEDGEMENT = (
     "receipt", "deficiency", "late_notice", "quarantine_notice", "acknowledgement")
@@ -112,11 +116,6 @@ def _first_address(value: str) -> str | None:
         if "@" in address and not any(c.isspace() for c in address):
             return address
     return None
-
-
-def display_reference(year: int, number: int) -> str:
-    """The reference people quote: the campaign year and the record number, 2021-0042."""
-    return f"{year}-{number:04d}"
 
 
 def own_addresses(addresses: Iterable[str]) -> frozenset[str]:
