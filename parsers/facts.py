@@ -92,6 +92,16 @@ class ExtractedFile:
         return len(self.content)
 
 
+@dataclass(frozen=True)
+class BounceFacts:
+    """What a bounce says about the message it returns (`parsers.bounces`); empty when it says nothing."""
+
+    original_ids: tuple[str, ...] = ()  # the returned message's Message-IDs, "<…@…>" as written, first found first
+    recipients: tuple[str, ...] = ()  # the addresses that failed: bare, lower-case
+    status: str | None = None  # RFC 3463 status code, e.g. "5.1.1"
+    diagnostic: str | None = None  # the server's reason, one line, at most 500 characters
+
+
 @dataclass
 class MessageFacts:
     message_id: str | None
@@ -107,3 +117,4 @@ class MessageFacts:
     cloud_links: list[CloudLink] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # message-level
     classified: bool = False
+    bounce: BounceFacts | None = None  # bounces only: which message came back and why

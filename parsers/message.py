@@ -12,15 +12,23 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from mailintake.common import findings as F
-from mailintake.common.vocab import PHOTO_ROLES, Role
+from mailintake.common.vocab import PHOTO_ROLES, Kind, Role
 from mailintake.parsers.archives import Expansion, expand
+from mailintake.parsers.bounces import read_bounce
 from mailintake.parsers.charsets import text_findings
 from mailintake.parsers.cloud_links import find_cloud_links
 from mailintake.parsers.documents import TOO_COMPLEX, read_document
-from mailintake.parsers.facts import ArchiveLimits, CloudLink, ExtractedFile, MessageFacts, ParserSettings
+from mailintake.parsers.facts import (
+    ArchiveLimits,
+    BounceFacts,
+    CloudLink,
+    ExtractedFile,
+    MessageFacts,
+    ParserSettings,
+)
 from mailintake.parsers.filetypes import detect_type, is_archive, is_image
-from mailintake.parsers.kinds import classify_kind
-from mailintake.parsers.mime import FORWARDED_TYPES, MimePart, parse_mime, parse_mime_headers
+from mailintake.parsers.kinds import KindVerdict, classify_kind
+from mailintake.parsers.mime import FORWARDED_TYPES, MimeMessage, MimePart, parse_mime, parse_mime_headers
 from mailintake.parsers.photo_names import looks_like_id_photo_name
 from mailintake.parsers.photos import inspect_photo, photo_findings
 from mailintake.parsers.roles import assign_roles, basename
@@ -72,12 +80,13 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     if mime.losses:
         findings.append(F.make("message_damaged", None, losses=sorted(set(mime.losses))))
     classified = any(x.code == "classified_marker" for f in files for x in f.findings)
+    verdict = classify_kind(mime, bool(files) or bool(links))
     return MessageFacts(
         message_id=mime.message_id, sender=mime.sender, sender_name=mime.sender_name,
         subject=mime.subject or "", date_header=mime.date_header, headers=mime.headers,
-        body_text=mime.body_text or "",
-        kind=(verdict := classify_kind(mime, bool(files) or bool(links))).kind, kind_reason=verdict.reason,
+        body_text=mime.body_text or "", kind=verdict.kind, kind_reason=verdict.reason,
         files=files + art, cloud_links=links, findings=findings, classified=classified,
+        bounce=_bounce(mime, verdict),
     )
 
 
@@ -85,12 +94,17 @@ def parse_envelope(raw: bytes, overrun: Overrun) -> MessageFacts:
     """Headers only, for a message whose structure itself overran the bounded parse: it is recorded, its
     files are not read, and the finding says why."""
     mime = parse_mime_headers(raw)
+    verdict = classify_kind(mime, True)
     return MessageFacts(
         message_id=mime.message_id, sender=mime.sender, sender_name=mime.sender_name,
         subject=mime.subject or "", date_header=mime.date_header, headers=mime.headers, body_text="",
-        kind=(verdict := classify_kind(mime, True)).kind, kind_reason=verdict.reason,
-        findings=[_limit_finding("本邮件", overrun)],
+        kind=verdict.kind, kind_reason=verdict.reason, findings=[_limit_finding("本邮件", overrun)],
+        bounce=_bounce(mime, verdict),  # headers only: what In-Reply-To and References name
     )
+
+
+def _bounce(mime: MimeMessage, verdict: KindVerdict) -> BounceFacts | None:
+    return read_bounce(mime) if verdict.kind == Kind.BOUNCE else None
 
 
 def _limit_finding(name: str | None, overrun: Overrun) -> F.Finding:
