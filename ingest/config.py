@@ -195,6 +195,12 @@ class Replies(_Section):
     paper_address: str = "重庆市渝中区双钢路科协大厦裙楼318办公室（市科协宣传部）"
     acknowledge_enquiries: bool = True  # mail without material (`other`) gets a short acknowledgement
     retry_minutes: float = Field(5, gt=0)  # first back-off after a transient SMTP failure; doubles each time
+    # settling: one reply per burst of a unit's mails (ingest/replies/bursts.py); 0 = one reply per mail
+    settle_minutes: float = Field(10, ge=0)
+    max_wait_minutes: float = Field(120, ge=0)  # a marked series "(1/3)" waits for its parts at most this long
+    daily_limit: int = Field(10, ge=1)  # automatic replies per address per campaign-timezone day
+    sent_folder: str = ""  # IMAP folder that keeps a copy of each reply sent over SMTP, e.g. "Sent Messages"
+    templates_dir: str = ""  # a folder whose reply.txt.j2 / reply.html.j2 override the shipped templates
 
 
 class Reports(_Section):

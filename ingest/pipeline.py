@@ -1,7 +1,10 @@
 """One stored message through the stages, in the order they run:
 
     parse (pure: raw bytes -> facts) -> record (rows) -> place (late, quarantine, unit)
-    -> judge + save (the dossiers it touches) -> commit -> blob effects (after the commit)
+    -> judge + save (the dossiers it touches) -> reply (made, or left to settle) -> commit
+    -> blob effects (after the commit)
+
+Before each new message, and after the last, the bursts that have settled get their reply (`settle`).
 
 Facts are a pure function of the raw bytes, the config and the organisers' decisions, so this can be
 re-run at any time: it replaces the message's derived rows and recomputes the dossiers. Filesystem
@@ -22,6 +25,7 @@ from mailintake.ingest import dossier
 from mailintake.ingest.context import Context
 from mailintake.ingest.placement import place
 from mailintake.ingest.record import record
+from mailintake.ingest.replies.settle import close_due
 from mailintake.ingest.replies.stage import decide_reply
 from mailintake.parsers.facts import MessageFacts
 from mailintake.parsers.message import Overrun, parse_envelope
@@ -39,15 +43,17 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
     """Process every stored message in arrival order; returns (processed count, keys that failed)."""
     sweep(ctx.db, ctx.blobs)
     with ctx.db.session() as s:
-        ids = list(s.scalars(select(Message.id).where(Message.state == MessageState.STORED)
-                             .order_by(Message.internaldate, Message.id)))
+        ids = list(s.execute(select(Message.id, Message.internaldate).where(Message.state == MessageState.STORED)
+                             .order_by(Message.internaldate, Message.id)).all())
     failed: list[str] = []
-    for n, msg_id in enumerate(ids, 1):
+    for n, (msg_id, arrived) in enumerate(ids, 1):
+        close_due(ctx, as_of=arrived)  # bursts that had settled before this message arrived
         key = process_one(ctx, msg_id, replies=True)
         if key:
             failed.append(key)
         if progress:
             progress(n, len(ids))
+    close_due(ctx, as_of=ctx.clock())
     return len(ids) - len(failed), failed
 
 

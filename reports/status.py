@@ -53,15 +53,16 @@ def _message(m: Message, tz: dt.tzinfo, year: int, keys: dict[int, str], reply: 
             for a in m.attachments
         ],
         "findings": [finding_json(f) for f in m.findings],
-        "reply": _reply(reply),
+        "reply": _reply(reply, m.awaiting_reply),
     }
 
 
-def _reply(reply: tuple[Outbox, int] | None) -> dict:
+def _reply(reply: tuple[Outbox, int] | None, awaiting: bool) -> dict:
     """The automatic reply that answers the message: its kind and state, the outbox row's number
-    (`reference`, as `replies list` shows it) and the reference number of the message it answers."""
+    (`reference`, as `replies list` shows it) and the reference number of the message it answers.
+    A message whose burst is still settling is owed a reply not yet decided: state `settling`."""
     if reply is None:
-        return {"kind": "none", "state": "none", "reference": None, "covered_by": None}
+        return {"kind": "none", "state": "settling" if awaiting else "none", "reference": None, "covered_by": None}
     row, answered = reply
     return {"kind": row.kind, "state": row.state, "reference": row.id, "covered_by": answered}
 

@@ -103,6 +103,9 @@ class Message(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reply_block: Mapped[str | None] = mapped_column(String(40))  # why no automatic reply may go (loop rules)
+    # owed a reply that no reply covers yet: its burst is still settling (ingest/replies/bursts.py)
+    awaiting_reply: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    reply_address: Mapped[str | None] = mapped_column(String(320))  # where its reply goes (RFC 3834)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.ordinal"
@@ -224,7 +227,8 @@ class Outbox(Base):
     """One mail the service sends, with its own Message-ID and its content fixed when it was decided.
 
     `state`: pending -> sending -> sent | failed (5xx) | bounced (our reply came back); `uncertain` when a
-    crash left it `sending` (it may have left: never resent by itself); `suppressed` when it may not go.
+    crash left it `sending` (it may have left: never resent by itself); `suppressed` when the per-address
+    rate limit holds it back. `bounced_by_id`: the message that returned it.
     A reply links to the messages it covers through `OutboxCover`.
     """
 
@@ -244,6 +248,8 @@ class Outbox(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # back-off after a 4xx
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    to_day: Mapped[str | None] = mapped_column(String(10), index=True)  # campaign-tz day, for the rate limit
+    bounced_by_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
 
     covers: Mapped[list[OutboxCover]] = relationship(back_populates="outbox", cascade="all, delete-orphan",
                                                      order_by="OutboxCover.message_id")

@@ -116,3 +116,19 @@ def test_file_source_reads_a_maildir_without_changing_it(tmp_path):
         arrivals = [m.internaldate for m in s.scalars(select(Message).order_by(Message.id))]
     assert arrivals == [dt.datetime.fromtimestamp(1621000000, dt.UTC), dt.datetime.fromtimestamp(1622000000, dt.UTC)]
     assert sorted(p.name for p in box.rglob("*") if p.is_file()) == ["1621000000.M2P1.host:2,S", "1622000000.M1P1.host"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migrations_build_exactly_the_schema_the_models_describe(backend, tmp_path, request):
+    """A column added to a model without its migration (or the other way round) is caught here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from mailintake.store.models import Base
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else f"sqlite:///{tmp_path}/m.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert differences == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,10 @@ MAX_NAME = 80
 MAX_SUBJECT = 120
 MISSING = frozenset({"missing_report", "missing_summary", "missing_form", "missing_id_photo", "photo_count"})
 QUARANTINE_SUBJECT = "涉密材料提醒"
+LIMIT_SUBJECT = "今日自动回复已达上限"
 _SUBJECT_LEADS = {D.RECEIPT: "回执：", D.DEFICIENCY: "回执（材料不全）：", D.LATE_NOTICE: "回执（逾期）：",
                   D.ACKNOWLEDGEMENT: "来信已收到："}
+_FIXED_SUBJECTS = {D.QUARANTINE_NOTICE: QUARANTINE_SUBJECT, D.LIMIT_NOTICE: LIMIT_SUBJECT}
 
 
 def snapshot(s: Session, cfg: Config, kind: str, covered: list[Message], unit: Unit | None,
@@ -66,21 +68,36 @@ def snapshot(s: Session, cfg: Config, kind: str, covered: list[Message], unit: U
     return out
 
 
-def render(kind: str, snap: dict) -> tuple[str, str, str]:
-    """(subject, text body, HTML body)."""
-    if kind == D.QUARANTINE_NOTICE:
-        subject = QUARANTINE_SUBJECT
+def render(cfg: Config, kind: str, snap: dict) -> tuple[str, str, str]:
+    """(subject, text body, HTML body), by the shipped templates or the config's own."""
+    if kind in _FIXED_SUBJECTS:
+        subject = _FIXED_SUBJECTS[kind]
     else:
         subject = _SUBJECT_LEADS[kind] + (snap["original_subject"] or "（无主题）")
-    env = _env()
+    env = _env(_templates(cfg))
     return subject, env.get_template("reply.txt.j2").render(**snap), env.get_template("reply.html.j2").render(**snap)
 
 
+def limit_snapshot(cfg: Config, latest: Message) -> dict:
+    """The daily-limit notice: it says only that, threaded to the mail that reached the limit."""
+    year = cfg.campaign.deadline.year
+    return {"kind": D.LIMIT_NOTICE, "reference": D.display_reference(year, latest.id), "limit": cfg.replies.daily_limit,
+            "in_reply_to": latest.message_id, "references": [latest.message_id] if latest.message_id else [],
+            "contact_lines": list(cfg.replies.contact_lines)}
+
+
 @cache
-def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
+def _env(override: str) -> Environment:
+    """The shipped templates, behind the config's `replies.templates_dir` when it names a folder."""
+    shipped = FileSystemLoader(Path(__file__).parent / "templates")
+    loader = ChoiceLoader([FileSystemLoader(override), shipped]) if override else shipped
+    return Environment(loader=loader, undefined=StrictUndefined,
                        autoescape=lambda name: bool(name) and name.endswith(".html.j2"), keep_trailing_newline=True,
                        trim_blocks=True, lstrip_blocks=True)
+
+
+def _templates(cfg: Config) -> str:
+    return str(cfg.resolve(cfg.replies.templates_dir)) if cfg.replies.templates_dir else ""
 
 
 def _file(a: Attachment) -> dict:

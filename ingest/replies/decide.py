@@ -21,13 +21,14 @@ from mailintake.common.vocab import (
 
 RECEIPT, DEFICIENCY, LATE_NOTICE, QUARANTINE_NOTICE, ACKNOWLEDGEMENT = (
     "receipt", "deficiency", "late_notice", "quarantine_notice", "acknowledgement")
-KINDS = (QUARANTINE_NOTICE, LATE_NOTICE, DEFICIENCY, RECEIPT, ACKNOWLEDGEMENT)
+KINDS = (QUARANTINE_NOTICE, LATE_NOTICE, DEFICIENCY, RECEIPT, ACKNOWLEDGEMENT)  # automatic replies
+LIMIT_NOTICE = "limit_notice"  # the one "no more automatic replies today" notice to an address
 
 _PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
 _LIST_HEADERS = ("list-id", "list-unsubscribe", "mailing-list")
 _AUTO_FLAGS = ("x-autoreply", "x-autorespond", "x-auto-reply")
 _SUPPRESS = frozenset({"all", "oof", "autoreply"})
-_DAEMON_LOCALS = frozenset({"mailer-daemon", "postmaster", "noreply", "no-reply", "notification"})
+DAEMON_LOCALS = frozenset({"mailer-daemon", "postmaster", "noreply", "no-reply", "notification"})
 _REPORT_REASONS = frozenset({"dsn", "mdn", "report", "ndr_header"})
 # Auto-reply and read-receipt subjects, as a prefix only: "关于外出务工人员…" is a submission like any other.
 _AUTO_SUBJECT = re.compile(
@@ -72,7 +73,7 @@ def loop_block(headers: Mapping[str, str], sender: str | None, subject: str, kin
     address = (sender or "").lower()
     if not address:
         return "no_sender"
-    if address.partition("@")[0] in _DAEMON_LOCALS:
+    if address.partition("@")[0] in DAEMON_LOCALS:
         return "daemon_sender"
     if address in ours.addresses:
         return "own_address"

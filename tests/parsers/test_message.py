@@ -511,3 +511,22 @@ def test_damaged_mails_and_attachments_never_stop_the_parser(target, cut, flips)
     for index, f in enumerate(facts.files):
         assert f.role in ROLES and f.role_reason
         assert f.parent is None or 0 <= f.parent < index
+
+
+@pytest.mark.parametrize("subject, mark", [
+    ("【渝北区】推荐材料(1/3)", (1, 3)),
+    ("推荐材料（2／3）", (2, 3)),
+    ("【3/3】补充照片", (3, 3)),
+    ("推荐材料第1封，共3封", (1, 3)),
+    ("共3封 第2封", (2, 3)),
+    ("推荐材料之二", (2, None)),
+    ("材料 part 2 of 3", (2, 3)),
+    ("关于之前的材料", None),
+    ("2021年推荐材料", None),
+    ("推荐材料(3/2)", None),  # a part past the total is not a series mark
+    ("推荐材料(5/20)", None),  # twenty mails is a date, not a series
+])
+def test_a_subject_marks_its_place_in_a_series_of_mails(subject, mark):
+    from mailintake.parsers.subjects import series_mark
+    found = series_mark(subject)
+    assert (None if found is None else (found.part, found.total)) == mark

@@ -6,6 +6,7 @@ source is the same stage-1 code path as far as everything after fetch is concern
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from pathlib import Path
@@ -32,6 +33,10 @@ class MaildirDesk:
     def deliver(self, raw: bytes, when: dt.datetime = BEFORE_DEADLINE) -> None:
         """A message as the server received it (the file name carries the arrival time)."""
         (self.box / "new" / f"{int(when.timestamp())}.M{next(self._n)}P1.test").write_bytes(raw)
+
+    def at(self, when: dt.datetime) -> None:
+        """From now on the service's clock reads `when` (the server's arrival times are the messages' own)."""
+        self.ctx = dataclasses.replace(self.ctx, clock=lambda: when)
 
     def poll(self) -> dict:
         summary = poll(self.ctx)
