@@ -5,7 +5,8 @@ transaction and marked `sent` in the next commit right after the server's 250; n
 between. A row found `sending` when the step starts may or may not have left (a crash after the 250): it
 becomes `uncertain` and is never sent again by itself (`mailintake replies resend` lets an organiser).
 A 4xx or a lost connection leaves the row pending with a back-off; a 5xx marks it `failed` with the
-server's text. `replies.mode = "files"` writes each row as `outbox-<id>.eml` into `replies.dir` instead.
+server's text. A sent reply is copied to `replies.sent_folder` over IMAP when configured (`SentCopies`).
+`replies.mode = "files"` writes each row as `outbox-<id>.eml` into `replies.dir` instead.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imapclient.exceptions import IMAPClientError
 from sqlalchemy import or_, select, update
 
+from mailintake.common.errors import SourceError
 from mailintake.ingest.context import Context
 from mailintake.ingest.replies import compose
 from mailintake.ingest.replies.stage import from_address
+from mailintake.ingest.sources.imap import ImapSource
 from mailintake.ingest.tls import client_context
 from mailintake.store.models import Outbox
 
@@ -54,7 +58,7 @@ def send_due(ctx: Context) -> SendSummary:
     due = _due(ctx)
     if not due:
         return summary
-    with _transport(ctx, mode) as deliver:
+    with _transport(ctx, mode) as deliver, SentCopies(ctx, mode) as copies:
         for row_id in due:
             if not _claim(ctx, row_id):
                 continue
@@ -83,7 +87,39 @@ def send_due(ctx: Context) -> SendSummary:
             else:
                 _mark_sent(ctx, row_id)
                 summary.sent.append(row_id)
+                copies.keep(row_id, raw)
     return summary
+
+
+class SentCopies:
+    """A copy of each reply sent over SMTP, appended to `replies.sent_folder` on the campaign mailbox (one
+    connection per pass, opened when first needed). A failure is logged once per pass and never causes a
+    resend: the reply has gone; only the copy is missing."""
+
+    def __init__(self, ctx: Context, mode: str):
+        mb, folder = ctx.config.mailbox, ctx.config.replies.sent_folder
+        self.folder = folder if mode == "smtp" and folder and mb.source == "imap" else ""
+        self.mailbox = mb
+        self.source: ImapSource | None = None
+        self.broken = False
+
+    def __enter__(self) -> SentCopies:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.source is not None:
+            self.source.close()
+
+    def keep(self, row_id: int, raw: bytes) -> None:
+        if not self.folder or self.broken:
+            return
+        try:
+            if self.source is None:
+                self.source = ImapSource(self.mailbox, self.mailbox.password()).connect()
+            self.source.append(self.folder, raw)
+        except (SourceError, IMAPClientError, OSError) as exc:
+            self.broken = True
+            log.warning("outbox %d was sent, but its copy could not be kept in %r: %s", row_id, self.folder, exc)
 
 
 def _mark_uncertain(ctx: Context) -> list[int]:

@@ -48,7 +48,7 @@ class ImapSource:
         return self.cfg.folder
 
     def __enter__(self) -> ImapSource:
-        self.client = self._connect()
+        self.connect()
         try:
             self._select()
         except BaseException:
@@ -58,6 +58,22 @@ class ImapSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def connect(self) -> ImapSource:
+        """Connected and logged in, no folder selected (enough to append)."""
+        self.client = self._connect()
+        return self
+
+    def append(self, folder: str, raw: bytes) -> None:
+        """Store `raw` in `folder` as read, creating the folder when the server says it does not exist."""
+        assert self.client is not None
+        try:
+            self.client.append(folder, raw, flags=[b"\\Seen"])
+        except IMAPClientError as exc:
+            if "TRYCREATE" not in str(exc).upper():
+                raise
+            self.client.create_folder(folder)
+            self.client.append(folder, raw, flags=[b"\\Seen"])
 
     def close(self) -> None:
         if self.client is not None:
