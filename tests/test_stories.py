@@ -1,9 +1,12 @@
-"""Realistic stories, end to end through a real Dovecot: what the organisers see in `status --json`."""
+"""Realistic stories, end to end through a real Dovecot: what the organisers see in `status --json`, and
+the replies the submitters get (written as .eml files, parsed back with the stdlib parser)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -49,6 +52,17 @@ class Desk:
         [unit] = [u for u in self.status()["units"] if u["name"] == name]
         return unit
 
+    def at(self, when: dt.datetime) -> None:
+        """The service's clock reads `when` from now on (as if it ran live, not years later)."""
+        self.ctx = dataclasses.replace(self.ctx, clock=lambda: when)
+
+    def replies(self) -> list[tuple[str, str]]:
+        """(subject, plain text) of every reply written so far, in the order they were made."""
+        folder = Path(self.cfg.replies.dir)
+        mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+                 for p in sorted(folder.glob("*.eml"))] if folder.exists() else []
+        return [(m["Subject"], m.get_body(("plain",)).get_content()) for m in mails]
+
 
 @pytest.fixture
 def desk(dovecot, imap_config):
@@ -73,6 +87,9 @@ def test_a_complete_district_submission_in_one_mail_is_complete(desk):
     assert [(c["name"], c["form"], c["id_photo"], c["life_photos"]) for c in unit["candidates"]] == [
         ("张伟", True, True, 3), ("李娜", True, True, 3)]
     assert "沙坪坝区" not in status["missing_units"] and len(status["missing_units"]) == 40
+    [(subject, body)] = desk.replies()
+    assert subject == "回执：【沙坪坝区】推荐材料" and "材料齐全" in body
+    assert all(f"{name}1.jpg" in body for name in ("张伟", "李娜")) and "纸质材料" in body
 
 
 def test_a_society_completes_over_three_mails(desk):
@@ -80,14 +97,21 @@ def test_a_society_completes_over_three_mails(desk):
     files = candidate_files("王芳", 3)
     desk.send(sender=sender, subject=f"{unit}-推荐材料（1/3）",
               attachments=[sealed_report(unit, 1), summary(unit, [person("王芳", "女", "1980.03", "高级工程师")])])
+    desk.at(BEFORE + dt.timedelta(minutes=1))  # polled live, a minute after each mail arrives
     first = desk.poll()
     assert codes(desk.unit(unit)["findings"]) == ["missing_form", "missing_id_photo", "photo_count"]
     assert desk.unit(unit)["status"] == "incomplete" and desk.unit(unit)["category"] == "society"
     desk.send(BEFORE + dt.timedelta(hours=1), sender=sender, subject=f"{unit}-推荐材料（2/3）", attachments=files[:2])
+    desk.at(BEFORE + dt.timedelta(hours=1, minutes=1))
     desk.poll()
     assert codes(desk.unit(unit)["findings"]) == ["photo_count"]
+    assert desk.replies() == [], "a marked series waits for its last part"
     desk.send(BEFORE + dt.timedelta(hours=2), sender=sender, subject="补充照片（3/3）", attachments=files[2:])
+    desk.at(BEFORE + dt.timedelta(hours=2, minutes=11))
     status = desk.poll()
+    [(subject, body)] = desk.replies()
+    assert subject == "回执：补充照片（3/3）"
+    assert all(f"邮件 {m['display_reference']}" in body for m in status["messages"])
     assert desk.unit(unit)["status"] == "complete" and desk.unit(unit)["findings"] == []
     assert [m["unit"] for m in status["messages"]] == [unit] * 3  # the third named by its sender only
     assert len(desk.unit(unit)["messages"]) == 3 and first["messages"][0]["key"] in desk.unit(unit)["messages"]
@@ -109,6 +133,9 @@ def test_a_corrected_photo_sent_later_fixes_the_finding(desk):
     status = desk.poll()
     assert desk.unit(unit)["status"] == "complete" and desk.unit(unit)["findings"] == []
     assert codes(status["messages"][0]["findings"]) == ["photo_too_small"]  # history stays on the message
+    (first_subject, first_body), (second_subject, _) = desk.replies()
+    assert first_subject == "回执（材料不全）：【江北区】推荐材料" and too_small["detail"] in first_body
+    assert second_subject == "回执：【江北区】更正照片"
 
 
 def test_an_institution_with_three_candidates_exceeds_its_quota(desk):
@@ -120,6 +147,8 @@ def test_an_institution_with_three_candidates_exceeds_its_quota(desk):
     assert codes(unit["findings"]) == ["quota_exceeded"]
     assert unit["findings"][0]["params"] == {"count": 3, "category": "institution", "quota": 2}
     assert unit["findings"][0]["detail"] == "推荐人选3名，超过企事业单位推荐名额（不超过2名）。"
+    [(subject, body)] = desk.replies()
+    assert subject.startswith("回执（材料不全）") and unit["findings"][0]["detail"] in body
 
 
 def test_a_late_mail_with_a_forged_early_date_is_late_until_an_organiser_decides(desk):
@@ -140,6 +169,9 @@ def test_a_late_mail_with_a_forged_early_date_is_late_until_an_organiser_decides
     record_decision(desk.ctx, "reject_late", str(msg["reference"]), None)  # latest decision wins
     rejected = desk.unit("重庆大学")
     assert rejected["candidates"] == [] and codes(rejected["findings"]) == ["missing_report", "missing_summary"]
+    desk.poll()
+    [(subject, body)] = desk.replies()  # the organisers' decisions send nothing by themselves
+    assert subject == "回执（逾期）：重庆大学科协推荐材料" and "组织方决定" in body
 
 
 def test_auto_replies_and_bounces_open_no_dossier(desk):
@@ -153,6 +185,7 @@ def test_auto_replies_and_bounces_open_no_dossier(desk):
     assert sorted(m["kind"] for m in status["messages"]) == ["auto_reply", "bounce"]
     assert all(m["unit"] is None and m["findings"] == [] for m in status["messages"])
     assert status["units"] == [] and len(status["missing_units"]) == 41
+    assert desk.replies() == []
 
 
 def test_a_classified_document_is_quarantined_and_its_files_leave_normal_storage(desk):
@@ -170,6 +203,8 @@ def test_a_classified_document_is_quarantined_and_its_files_leave_normal_storage
     assert list((root / "raw").rglob("*.eml")) == []
     assert len(list((root / "quarantine").rglob("*.eml"))) == 1
     assert poll(desk.ctx).failed == []  # stays quarantined, nothing re-extracted
+    [(subject, body)] = desk.replies()
+    assert subject == "涉密材料提醒" and "孙磊" not in body
 
 
 def test_a_unit_named_only_in_the_summary_table(desk):
@@ -204,6 +239,9 @@ def test_an_unidentifiable_unit_waits_for_an_organiser_to_assign_it(desk):
     assert codes(desk.unit("綦江区")["findings"]) == ["missing_summary"]
     list(reprocess(desk.ctx, None))  # reprocessing keeps the organiser's decision
     assert desk.status()["messages"][0]["unit"] == "綦江区"
+    desk.poll()
+    [(subject, body)] = desk.replies()  # asked to name the unit; the assignment itself sends nothing
+    assert subject.startswith("回执（材料不全）") and "未能识别推荐单位" in body
 
 
 def test_a_redelivered_message_points_at_the_original_and_changes_nothing(desk):
@@ -216,6 +254,8 @@ def test_a_redelivered_message_points_at_the_original_and_changes_nothing(desk):
     assert second["duplicate_of"] == first["key"] and codes(second["findings"]) == ["duplicate_message"]
     assert second["kind"] == "submission" and first["duplicate_of"] is None
     assert desk.unit("北碚区")["messages"] == [first["key"]] and desk.unit("北碚区")["status"] == "complete"
+    [(subject, _)] = desk.replies()
+    assert subject == "回执：【北碚区】推荐材料"
 
 
 def test_reprocessing_is_idempotent_and_follows_a_new_deadline(desk):

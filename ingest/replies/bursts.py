@@ -45,9 +45,10 @@ def bursts(waiting: list[Waiting], window: Window) -> list[list[Waiting]]:
 def is_due(burst: list[Waiting], now: dt.datetime, window: Window) -> bool:
     if window.settle <= dt.timedelta(0):
         return True
+    # strictly later: a message arriving exactly at the edge still joins (see `_joins`), never both
     if series_open(burst):
-        return now >= burst[0].arrived + window.max_wait
-    return now >= burst[-1].arrived + window.settle
+        return now > burst[0].arrived + window.max_wait
+    return now > burst[-1].arrived + window.settle
 
 
 def series_open(burst: list[Waiting]) -> bool:
