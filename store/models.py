@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -211,14 +212,19 @@ class Dossier(Base):
 
 
 class Decision(Base):
-    """An organiser's decision. Never rebuilt or deleted by reprocessing; the latest of a kind wins."""
+    """An organiser's decision about a message (`message_key`) or a unit (`unit_name`). Never rebuilt or
+    deleted by reprocessing; the latest of a kind wins."""
 
     __tablename__ = "decision"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))  # assign | accept_late | reject_late
-    message_key: Mapped[str] = mapped_column(String(40), index=True)
-    value: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(30))  # assign | accept_late | reject_late | paper_received | resend
+    message_key: Mapped[str | None] = mapped_column(String(40), index=True)  # what a message decision touches
+    unit_name: Mapped[str | None] = mapped_column(String(200), index=True)  # what a unit decision touches
+    value: Mapped[str | None] = mapped_column(Text)  # assign: the unit; paper_received: the ISO date
+    # the day the organiser says it was decided (a decisions workbook row's date): an older copy sent back
+    # never overrides a newer decision about the same thing
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
     made_by: Mapped[str] = mapped_column(String(320), default="cli")
     made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
