@@ -17,6 +17,7 @@ class Kind(StrEnum):
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
     OTHER = "other"  # an enquiry or anything without material
+    DECISIONS = "decisions"  # an organiser's decisions workbook sent back (ingest/decisions_mail.py)
 
 
 class Role(StrEnum):

@@ -218,6 +218,19 @@ class Reports(_Section):
         return value
 
 
+class Decisions(_Section):
+    """Organisers send the decisions workbook (决定.xlsx) back to the campaign mailbox."""
+
+    senders: list[str] = []  # addresses allowed to send decisions; empty: the digest's `reports.recipients`
+    # trust a decisions mail only when our provider's Authentication-Results header (this authserv-id,
+    # e.g. "mx.qq.com") says the sender passed SPF, DKIM or DMARC
+    require_authentication: bool = True
+    authserv_id: str = ""
+
+    def allowed(self, reports: Reports) -> frozenset[str]:
+        return frozenset(a.strip().lower() for a in (self.senders or reports.recipients) if "@" in a)
+
+
 class Schedule(_Section):
     poll_seconds: int = Field(300, ge=10)
     # organiser commands wait this long for a poll in progress to release the processing lock
@@ -240,6 +253,7 @@ class Config(_Section):
     campaign: Campaign = Campaign()
     replies: Replies = Replies()
     reports: Reports = Reports()
+    decisions: Decisions = Decisions()
     schedule: Schedule = Schedule()
     limits: Limits = Limits()
     path: Path | None = None  # where it was read from; relative paths resolve against its folder

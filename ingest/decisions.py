@@ -43,7 +43,9 @@ def _apply(ctx: Context, kind: str, ref: str, value: str | None, made_by: str) -
         msg = find_message(s, ref)
         if kind == "assign":
             value = ctx.registry.normalise(value) or value
-        s.add(Decision(kind=kind, message_key=msg.key, value=value, made_by=made_by, made_at=ctx.clock()))
+        now = ctx.clock()
+        s.add(Decision(kind=kind, message_key=msg.key, value=value, made_by=made_by, made_at=now,
+                       decided_on=now.astimezone(ctx.config.campaign.tz).date()))
         s.flush()
         effects = run_stages(s, ctx, msg)
         unit = msg.unit.name if msg.unit else "no unit"

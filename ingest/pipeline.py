@@ -1,7 +1,9 @@
 """One stored message through the stages, in the order they run:
 
-    parse (pure: raw bytes -> facts) -> record (rows) -> place (late, quarantine, unit)
-    -> judge + save (the dossiers it touches) -> reply (made, or left to settle) -> commit
+    parse (pure: raw bytes -> facts; an organiser's decisions workbook is recognised) -> record (rows)
+    -> place (late, quarantine, unit)
+    -> judge + save (the dossiers it touches) -> reply (made, or left to settle)
+    -> decisions (a decisions mail's rows applied, the messages they touch re-run, confirmed) -> commit
     -> blob effects (after the commit)
 
 Before each new message, and after the last, the bursts that have settled get their reply (`settle`).
@@ -21,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailintake.common.vocab import MessageState
-from mailintake.ingest import dossier
+from mailintake.ingest import decisions_mail, dossier
 from mailintake.ingest.context import Context
 from mailintake.ingest.placement import place
 from mailintake.ingest.record import record
 from mailintake.ingest.replies.settle import close_due
-from mailintake.ingest.replies.stage import decide_reply
+from mailintake.ingest.replies.stage import confirm_decisions, decide_reply
 from mailintake.parsers.facts import MessageFacts
 from mailintake.parsers.message import Overrun, parse_envelope
 from mailintake.store.effects import BlobEffects, settle, sweep
@@ -89,12 +91,17 @@ def run_stages(s: Session, ctx: Context, msg: Message, replies: bool = False) ->
     Returns the blob effects to carry out once the caller has committed.
     """
     previous_unit = msg.unit_id
-    facts = parse(s, ctx, msg)
+    facts, sheet = decisions_mail.recognise(s, ctx, msg, parse(s, ctx, msg))
     effects = record(s, ctx, msg, facts)
     place(s, ctx, msg, facts)
     for unit_id in {previous_unit, msg.unit_id} - {None}:
         dossier.recompute(s, ctx, s.get(Unit, unit_id))
     decide_reply(s, ctx, msg, facts, first=replies)
+    if sheet is not None:  # an organiser's decisions: applied now, confirmed once
+        outcome = decisions_mail.apply_sheet(s, ctx, sheet, msg.sender or "mail", run_stages)
+        effects.add(outcome.effects)
+        if replies:
+            confirm_decisions(s, ctx, msg, outcome)
     msg.state, msg.error, msg.attempts = MessageState.PROCESSED, None, 0
     msg.processed_at = ctx.clock()
     return effects

@@ -6,7 +6,8 @@ answered two ways. Plain parameters only: `store/` imports nothing from `ingest/
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,8 +32,22 @@ def effective_quota(unit: Unit, quotas: Mapping[str, int]) -> int:
 
 def latest_decision(s: Session, key: str, kinds: tuple[str, ...]) -> Decision | None:
     """The organisers' latest decision of these kinds about a message (the latest wins)."""
-    return s.scalars(select(Decision).where(Decision.message_key == key, Decision.kind.in_(kinds))
-                     .order_by(Decision.made_at.desc(), Decision.id.desc())).first()
+    return _latest(s.scalars(select(Decision).where(Decision.message_key == key, Decision.kind.in_(kinds))))
+
+
+def latest_unit_decision(s: Session, unit_name: str, kinds: tuple[str, ...]) -> Decision | None:
+    """The organisers' latest decision of these kinds about a unit (e.g. its paper copy received)."""
+    return _latest(s.scalars(select(Decision).where(Decision.unit_name == unit_name, Decision.kind.in_(kinds))))
+
+
+def decision_day(d: Decision) -> dt.date:
+    """The day a decision counts from: the one the organiser gave, else the day it was recorded (UTC)."""
+    return d.decided_on or d.made_at.date()
+
+
+def _latest(decisions: Iterable[Decision]) -> Decision | None:
+    """By the day it was decided, then by when it was recorded: an old copy sent back stays older."""
+    return max(decisions, key=lambda d: (decision_day(d), d.made_at, d.id), default=None)
 
 
 def raw_area(s: Session, sha256: str) -> str:

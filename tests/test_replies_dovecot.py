@@ -13,22 +13,15 @@ from mailintake.ingest.config import Config
 from mailintake.ingest.poll import poll
 from mailintake.ingest.replies.outbox import outbox_lines
 from mailintake.reports.status import build_status
-from testkit.config import open_context
+from testkit.config import SMTP_FROM, open_context, with_smtp
 from testkit.desk import BEFORE_DEADLINE
 from testkit.materials import series_part as part
 
-PASSWORD_ENV = "MAILINTAKE_TEST_SMTP_PASSWORD"
-FROM = "834396688@qq.com"
+FROM = SMTP_FROM
 
 
 def configured(imap_config: Config, smtp_server: dict, monkeypatch, **replies) -> Config:
-    monkeypatch.setenv(PASSWORD_ENV, "botpass")
-    smtp = {"host": "127.0.0.1", "port": smtp_server["port"], "security": "starttls", "ca_file": smtp_server["cafile"],
-            "username": "bot", "password_env": PASSWORD_ENV, "from_address": FROM, "timeout_seconds": 20}
-    data = imap_config.model_dump()
-    data["smtp"] = {**data["smtp"], **smtp}
-    data["replies"] = {**data["replies"], "mode": "smtp", **replies}
-    return Config.model_validate(data)
+    return with_smtp(imap_config, smtp_server, monkeypatch, replies=replies)
 
 
 def run_poll(cfg: Config) -> dict:

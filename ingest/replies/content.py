@@ -27,9 +27,11 @@ MAX_SUBJECT = 120
 MISSING = frozenset({"missing_report", "missing_summary", "missing_form", "missing_id_photo", "photo_count"})
 QUARANTINE_SUBJECT = "涉密材料提醒"
 LIMIT_SUBJECT = "今日自动回复已达上限"
+DECISIONS_SUBJECT = "决定已处理"
 _SUBJECT_LEADS = {D.RECEIPT: "回执：", D.DEFICIENCY: "回执（材料不全）：", D.LATE_NOTICE: "回执（逾期）：",
                   D.ACKNOWLEDGEMENT: "来信已收到："}
-_FIXED_SUBJECTS = {D.QUARANTINE_NOTICE: QUARANTINE_SUBJECT, D.LIMIT_NOTICE: LIMIT_SUBJECT}
+_FIXED_SUBJECTS = {D.QUARANTINE_NOTICE: QUARANTINE_SUBJECT, D.LIMIT_NOTICE: LIMIT_SUBJECT,
+                   D.DECISIONS_CONFIRMATION: DECISIONS_SUBJECT}
 
 
 def snapshot(s: Session, cfg: Config, kind: str, covered: list[Message], unit: Unit | None,
@@ -74,8 +76,9 @@ def render(cfg: Config, kind: str, snap: dict) -> tuple[str, str, str]:
         subject = _FIXED_SUBJECTS[kind]
     else:
         subject = _SUBJECT_LEADS[kind] + (snap["original_subject"] or "（无主题）")
-    env = _env(_templates(cfg))
-    return subject, env.get_template("reply.txt.j2").render(**snap), env.get_template("reply.html.j2").render(**snap)
+    env, base = _env(_templates(cfg)), "decisions" if kind == D.DECISIONS_CONFIRMATION else "reply"
+    text, html = (env.get_template(f"{base}.{form}.j2").render(**snap) for form in ("txt", "html"))
+    return subject, text, html
 
 
 def limit_snapshot(cfg: Config, latest: Message) -> dict:
@@ -83,6 +86,16 @@ def limit_snapshot(cfg: Config, latest: Message) -> dict:
     year = cfg.campaign.deadline.year
     return {"kind": D.LIMIT_NOTICE, "reference": D.display_reference(year, latest.id), "limit": cfg.replies.daily_limit,
             "in_reply_to": latest.message_id, "references": [latest.message_id] if latest.message_id else [],
+            "contact_lines": list(cfg.replies.contact_lines)}
+
+
+def decisions_snapshot(cfg: Config, msg: Message, applied: list[str], unchanged: list[str],
+                       problems: list[str]) -> dict:
+    """A decisions confirmation: every row's fate, threaded to the organiser's mail."""
+    return {"kind": D.DECISIONS_CONFIRMATION, "reference": D.display_reference(cfg.campaign.deadline.year, msg.id),
+            "received_at": _local(cfg, msg.internaldate), "in_reply_to": msg.message_id,
+            "references": [msg.message_id] if msg.message_id else [], "applied": applied[:MAX_FILES],
+            "unchanged": unchanged[:MAX_FILES], "problems": problems[:MAX_FILES],
             "contact_lines": list(cfg.replies.contact_lines)}
 
 

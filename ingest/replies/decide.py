@@ -23,6 +23,7 @@ RECEIPT, DEFICIENCY, LATE_NOTICE, QUARANTINE_NOTICE, ACKNOWLEDGEMENT = (
     "receipt", "deficiency", "late_notice", "quarantine_notice", "acknowledgement")
 KINDS = (QUARANTINE_NOTICE, LATE_NOTICE, DEFICIENCY, RECEIPT, ACKNOWLEDGEMENT)  # automatic replies
 LIMIT_NOTICE = "limit_notice"  # the one "no more automatic replies today" notice to an address
+DECISIONS_CONFIRMATION = "decisions_confirmation"  # what an organiser's decisions workbook changed
 
 _PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
 _LIST_HEADERS = ("list-id", "list-unsubscribe", "mailing-list")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailintake.ingest.config import Config
 from mailintake.ingest.context import Context
+from mailintake.ingest.decisions_mail import Outcome
 from mailintake.ingest.replies import content
 from mailintake.ingest.replies import decide as D
 from mailintake.parsers.facts import MessageFacts
@@ -126,3 +127,19 @@ def _limit_notice(s: Session, ctx: Context, latest: Message, to: str, day: str) 
     s.add(Outbox(rfc822_message_id=new_message_id(ctx.config), kind=D.LIMIT_NOTICE, state="pending", to_address=to,
                  subject=subject, text_body=text, html_body=html, snapshot=snap, attempts=0, created_at=ctx.clock(),
                  to_day=day))
+
+
+def confirm_decisions(s: Session, ctx: Context, msg: Message, outcome: Outcome) -> None:
+    """The one confirmation of a decisions mail: what changed, what was left alone, the bad rows."""
+    cfg = ctx.config
+    if cfg.replies.mode == "off" or msg.reply_block or not msg.reply_address:
+        return
+    if s.scalars(select(OutboxCover).where(OutboxCover.message_id == msg.id)).first() is not None:
+        return
+    snap = content.decisions_snapshot(cfg, msg, outcome.applied, outcome.unchanged, outcome.problems)
+    subject, text, html = content.render(cfg, D.DECISIONS_CONFIRMATION, snap)
+    row = Outbox(rfc822_message_id=new_message_id(cfg), kind=D.DECISIONS_CONFIRMATION, state="pending",
+                 to_address=msg.reply_address, subject=subject, text_body=text, html_body=html, snapshot=snap,
+                 attempts=0, created_at=ctx.clock(), to_day=_today(ctx))
+    row.covers.append(OutboxCover(message_id=msg.id))
+    s.add(row)

@@ -43,3 +43,21 @@ def open_context(cfg: config_mod.Config) -> Context:
     upgrade(engine)
     engine.dispose()
     return Context.open(cfg)
+
+
+SMTP_PASSWORD_ENV = "MAILINTAKE_TEST_SMTP_PASSWORD"
+SMTP_FROM = "834396688@qq.com"
+
+
+def with_smtp(cfg: config_mod.Config, smtp_server: dict, monkeypatch, **sections: dict) -> config_mod.Config:
+    """`cfg` sending its replies to the test's aiosmtpd server (STARTTLS, AUTH bot/botpass), with `sections`
+    merged over it (e.g. replies={"settle_minutes": 0})."""
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, "botpass")
+    data = cfg.model_dump()
+    data["smtp"] = {**data["smtp"], "host": "127.0.0.1", "port": smtp_server["port"], "security": "starttls",
+                    "ca_file": smtp_server["cafile"], "username": "bot", "password_env": SMTP_PASSWORD_ENV,
+                    "from_address": SMTP_FROM, "timeout_seconds": 20}
+    data["replies"] = {**data["replies"], "mode": "smtp"}
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return config_mod.Config.model_validate(data)
