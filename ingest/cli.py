@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     for verb, kind in (("accept-late", "accept_late"), ("reject-late", "reject_late")):
         lp = cmd(verb, _late_decision(kind), f"{verb.replace('-', ' ')} material of a message")
         lp.add_argument("message", metavar="MESSAGE")
+    pr = cmd("paper-received", _paper, "record that a unit's paper copy arrived (an organiser decision)")
+    pr.add_argument("unit", metavar="UNIT")
+    pr.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD (default: today); \"no\": not received")
     return p
 
 
@@ -181,6 +184,25 @@ def _replies(args: argparse.Namespace) -> int:
             print("error: replies resend needs REF (an outbox number from `replies list`)", file=sys.stderr)
             return EXIT_CONFIG
         print(resend(ctx, args.ref))
+    return EXIT_OK
+
+
+def _paper(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from mailintake.ingest.decisions import record_paper
+
+    with _context(args) as ctx:
+        if args.date == "no":
+            received = None
+        else:
+            try:
+                received = dt.date.fromisoformat(args.date) if args.date else ctx.clock().astimezone(
+                    ctx.config.campaign.tz).date()
+            except ValueError:
+                print(f"error: {args.date!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+                return EXIT_CONFIG
+        print(record_paper(ctx, args.unit, received))
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from imapclient.exceptions import IMAPClientError
 from mailintake.common.errors import SourceError
 from mailintake.ingest import fetch, pipeline
 from mailintake.ingest.context import Context
+from mailintake.ingest.decisions import apply_dropped
 from mailintake.ingest.replies.send import SendSummary, send_due
 from mailintake.ingest.sources.imap import ImapSource
 from mailintake.ingest.sources.maildir import FileSource
@@ -29,6 +30,7 @@ class PollSummary:
     processed: int = 0
     failed: list[str] = field(default_factory=list)
     replies: SendSummary | None = None
+    decisions: list[str] = field(default_factory=list)  # decisions workbooks dropped in the reports folder
 
 
 def poll(ctx: Context, progress: Reporter | None = None) -> PollSummary:
@@ -50,6 +52,7 @@ def _cycle(ctx: Context, progress: Reporter | None) -> PollSummary:
     except SourceError as exc:  # what was recorded before the outage is processed all the same
         lost = exc
     summary.processed, summary.failed = pipeline.process_pending(ctx, stage("process"))
+    summary.decisions = apply_dropped(ctx)
     # still under the lock: a row found `sending` is one a crashed sender left, never one in flight
     summary.replies = send_due(ctx)
     if lost is not None:

@@ -1,7 +1,8 @@
 """Content-addressed file storage under one root (one filesystem, so renames are atomic).
 
 Layout: raw/ab/<sha256>.eml (messages), files/ab/<sha256>.bin (attachments and archive members),
-quarantine/ (0700: raw messages with secrecy markings), tmp/ (in-flight writes, cleaned at start).
+quarantine/ (0700: raw messages with secrecy markings), outbox/ (files the service attaches to its own
+mail: the digest's workbooks), tmp/ (in-flight writes, cleaned at start).
 Mail content never chooses a path: names are hashes.
 """
 
@@ -12,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-KINDS = {"raw": ".eml", "files": ".bin", "quarantine": ".eml"}
+KINDS = {"raw": ".eml", "files": ".bin", "quarantine": ".eml", "outbox": ".bin"}
 
 
 class BlobStore:
@@ -21,7 +22,7 @@ class BlobStore:
 
     def open(self) -> BlobStore:
         """Create the layout and drop leftovers of writes interrupted by a crash."""
-        for sub in ("raw", "files", "tmp"):
+        for sub in ("raw", "files", "outbox", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         quarantine = self.root / "quarantine"
         quarantine.mkdir(mode=0o700, parents=True, exist_ok=True)

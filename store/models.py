@@ -249,6 +249,8 @@ class Outbox(Base):
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)  # what it covered and said (threading too)
+    # files it carries (the digest's workbooks): [{"name", "sha256", "content_type"}], bytes in the outbox area
+    attachments: Mapped[list | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # back-off after a 4xx

@@ -162,3 +162,47 @@ def test_with_authentication_on_only_our_providers_pass_is_trusted(dovecot, imap
     assert status["messages"][-1]["kind"] == "decisions"
     with office.ctx.db.session() as s:
         assert [(d.kind, d.made_by) for d in s.query(Decision)] == [("accept_late", ORGANISER)]
+
+
+def test_a_workbook_dropped_in_the_reports_folder_feeds_the_same_decisions(maildir_desk):
+    desk = maildir_desk
+    desk.deliver(clients.build_message(sender="spbkx@163.com", sender_name="沙坪坝区科协", to=MAILBOX,
+                                       subject="【沙坪坝区】推荐材料", body="请查收。",
+                                       attachments=materials("沙坪坝区科协", ["张伟"])))
+    desk.poll()
+    with desk.ctx.db.session() as s:
+        book = build_decision_form(s, desk.ctx.scope)
+    fill(book, form.PAPER, "沙坪坝区", "2021-05-26", "2021-05-27")
+    fill(book, form.PAPER, "江北区", "未收到", "2021-05-27")
+    inbox = desk.ctx.config.resolve(desk.ctx.config.reports.dir) / "decisions"
+    inbox.mkdir(parents=True)
+    book.save(inbox / "决定-0527.xlsx")
+    desk.poll()
+    [done] = (inbox / "applied").glob("*.xlsx")
+    assert "沙坪坝区 纸质材料收到日期记为 2021-05-26" in done.with_suffix(".txt").read_text(encoding="utf-8")
+    with desk.ctx.db.session() as s:
+        rows = sorted((d.unit_name, d.value, d.made_by) for d in s.query(Decision))
+    assert rows == [("江北区", "", "file:决定-0527.xlsx"), ("沙坪坝区", "2021-05-26", "file:决定-0527.xlsx")]
+    assert list(inbox.glob("*.xlsx")) == []
+
+
+def test_a_decisions_sheet_reads_dates_as_people_type_them_and_reports_what_it_cannot():
+    from openpyxl import Workbook
+
+    from mailintake.parsers.decision_sheet import read_decision_sheet
+    book = Workbook()
+    ws = book.active
+    ws.title = form.PAPER.title
+    ws.append(list(form.PAPER.headers))
+    ws.append(["沙坪坝区", "区县", "2021年5月26日", dt.datetime(2021, 5, 27, 0, 0), ""])
+    ws.append(["江北区", "区县", "2021.5.25", "2021/5/27", ""])
+    ws.append(["渝中区", "区县", "", "2021-05-27", "blank: no change"])
+    ws.append(["北碚区", "区县", "2021-05-26", "", "no decision day"])
+    data = io.BytesIO()
+    book.save(data)
+    sheet = read_decision_sheet(data.getvalue())
+    assert [(d.target, d.value, d.decided_on) for d in sheet.decisions] == [
+        ("沙坪坝区", "2021-05-26", dt.date(2021, 5, 27)), ("江北区", "2021-05-25", dt.date(2021, 5, 27))]
+    [problem] = sheet.problems
+    assert problem.where == "纸质材料 第5行" and "决定日期" in problem.text
+    assert read_decision_sheet(b"PK\x03\x04 not really a workbook") is None

@@ -64,7 +64,7 @@ def send_due(ctx: Context) -> SendSummary:
                 continue
             with ctx.db.session() as s:
                 row = s.get(Outbox, row_id)
-                raw, to = compose.build(row, from_address(ctx.config), ctx.clock()), row.to_address
+                raw, to = compose.build(row, from_address(ctx.config), ctx.clock(), ctx.blobs), row.to_address
             try:
                 deliver(row_id, to, raw)
             except _Transient as exc:  # no connection (or login) to the server: try again later
