@@ -26,7 +26,7 @@ if [ "$what" = test ]; then
     $sudo mkdir -p /etc/postgresql-common/createcluster.d
     echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/no-main.conf >/dev/null
   fi
-  apt_install dovecot-core dovecot-imapd postgresql openssl procps
+  apt_install dovecot-core dovecot-imapd postgresql openssl procps libreoffice-calc-nogui fonts-noto-cjk
 fi
 
 PY=${PYTHON:-python3}
