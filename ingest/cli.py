@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     for verb, kind in (("accept-late", "accept_late"), ("reject-late", "reject_late")):
         lp = cmd(verb, _late_decision(kind), f"{verb.replace('-', ' ')} material of a message")
         lp.add_argument("message", metavar="MESSAGE")
+    rep = cmd("report", _report, "write the day's intake workbook and decisions form; --send mails the digest")
+    rep.add_argument("--date", metavar="YYYY-MM-DD", help="as of the end of this day (default: today)")
+    rep.add_argument("--out", metavar="FILE", help="the workbook's path (default: in reports.dir)")
+    rep.add_argument("--send", action="store_true", help="mail the digest to reports.recipients")
+    rep.add_argument("--daily", action="store_true", help="with --send: at most once per date")
+    ex = cmd("export", _export, "export the current materials per unit and candidate for the expert panel")
+    ex.add_argument("--out", required=True, metavar="DIR")
+    ex.add_argument("--zip", action="store_true", help="also write DIR.zip (UTF-8 names, for Windows)")
     pr = cmd("paper-received", _paper, "record that a unit's paper copy arrived (an organiser decision)")
     pr.add_argument("unit", metavar="UNIT")
     pr.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD (default: today); \"no\": not received")
@@ -184,6 +192,38 @@ def _replies(args: argparse.Namespace) -> int:
             print("error: replies resend needs REF (an outbox number from `replies list`)", file=sys.stderr)
             return EXIT_CONFIG
         print(resend(ctx, args.ref))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from mailintake.ingest.digest import make_report
+
+    with _context(args) as ctx:
+        try:
+            day = dt.date.fromisoformat(args.date) if args.date else ctx.clock().astimezone(
+                ctx.config.campaign.tz).date()
+        except ValueError:
+            print(f"error: {args.date!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+            return EXIT_CONFIG
+        result = make_report(ctx, day, Path(args.out) if args.out else None, args.send, args.daily)
+        print(f"workbook: {result.workbook}\ndecisions form: {result.decisions}")
+        if args.send:
+            print(f"digest for {day}: already sent, nothing new queued" if result.already_sent else
+                  f"digest for {day}: {len(result.queued)} queued, {len(result.sent)} sent")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mailintake.reports.export import export
+
+    with _context(args) as ctx, ctx.db.session() as s:
+        done = export(s, ctx.blobs, ctx.scope, Path(args.out), make_zip=args.zip)
+    print(f"export: {done.units} units, {done.candidates} candidates, {done.files} files "
+          f"({done.bytes / 1e6:.1f} MB) in {done.out}; index {done.index}"
+          + (f"; zip {done.zip}" if done.zip else "")
+          + (f"; {done.skipped_quarantined} quarantined unit(s) not exported" if done.skipped_quarantined else ""))
     return EXIT_OK
 
 

@@ -52,12 +52,16 @@ SMTP_FROM = "834396688@qq.com"
 def with_smtp(cfg: config_mod.Config, smtp_server: dict, monkeypatch, **sections: dict) -> config_mod.Config:
     """`cfg` sending its replies to the test's aiosmtpd server (STARTTLS, AUTH bot/botpass), with `sections`
     merged over it (e.g. replies={"settle_minutes": 0})."""
-    monkeypatch.setenv(SMTP_PASSWORD_ENV, "botpass")
     data = cfg.model_dump()
-    data["smtp"] = {**data["smtp"], "host": "127.0.0.1", "port": smtp_server["port"], "security": "starttls",
-                    "ca_file": smtp_server["cafile"], "username": "bot", "password_env": SMTP_PASSWORD_ENV,
-                    "from_address": SMTP_FROM, "timeout_seconds": 20}
+    data["smtp"] = {**data["smtp"], **smtp_section(smtp_server, monkeypatch)}
     data["replies"] = {**data["replies"], "mode": "smtp"}
     for name, values in sections.items():
         data[name] = {**data.get(name, {}), **values}
     return config_mod.Config.model_validate(data)
+
+
+def smtp_section(smtp_server: dict, monkeypatch) -> dict:
+    """The [smtp] section for the test's aiosmtpd server; its password comes from the environment."""
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, "botpass")
+    return {"host": "127.0.0.1", "port": smtp_server["port"], "security": "starttls", "ca_file": smtp_server["cafile"],
+            "username": "bot", "password_env": SMTP_PASSWORD_ENV, "from_address": SMTP_FROM, "timeout_seconds": 20}
