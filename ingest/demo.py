@@ -12,9 +12,12 @@ from pathlib import Path
 
 from mailintake.ingest import config as config_mod
 from mailintake.ingest.context import Context
+from mailintake.ingest.digest import make_report
 from mailintake.ingest.poll import poll
 from mailintake.ingest.progress import reporter
 from mailintake.ingest.samples.mailbox import demo_mailbox
+from mailintake.reports.export import export
+from mailintake.reports.queries import messages
 from mailintake.reports.status import build_status, format_text
 from mailintake.store.db import make_engine, upgrade
 
@@ -61,9 +64,15 @@ def run_demo(target: Path, seed: int) -> int:
             poll(ctx, progress)
         with ctx.db.session() as s:
             data = build_status(s, ctx.scope)
+            last = max(m.internaldate for m in messages(s)).astimezone(cfg.campaign.tz).date()
+        report = make_report(ctx, last)
+        with ctx.db.session() as s:
+            exported = export(s, ctx.blobs, ctx.scope, target / "export", make_zip=True)
     print(render(data, stories, conf))
     replies = cfg.resolve(cfg.replies.dir)
     print(f"Replies (replies.mode = \"files\"): {len(list(replies.glob('*.eml')))} .eml files in {replies}")
+    print(f"Intake workbook as of {last}: {report.workbook}  (decisions form: {report.decisions})")
+    print(f"Expert-panel export: {exported.out} ({exported.units} units, {exported.files} files; zip {exported.zip})")
     return 0
 
 

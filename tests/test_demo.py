@@ -70,6 +70,9 @@ def test_the_demo_ingests_a_sample_mailbox_and_leaves_an_explorable_folder(demo)
     assert "重庆大学（institution，名额2）：complete，逾期" in out
     assert "photo_not_jpeg" in out and "report_unsealed" in out and "cloud_attachment" in out
     assert "沙坪坝区推荐材料.zip/沙坪坝区/张伟1.jpg" in out  # a GBK zip decoded as the sender saw it
+    assert f"Intake workbook as of 2021-05-29: {target / 'reports' / '报送情况-2021-05-29.xlsx'}" in out
+    assert (target / "reports" / "决定-2021-05-29.xlsx").is_file()
+    assert (target / "export" / "沙坪坝区" / "张伟" / "证件照.jpg").is_file() and (target / "export.zip").is_file()
 
     status = demo.status
     assert status.returncode == 0, status.stderr
