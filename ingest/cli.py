@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mailintake.common.errors import MailintakeError
 from mailintake.ingest import config as config_mod
+from mailintake.ingest import logs
 from mailintake.ingest.context import Context
 
 log = logging.getLogger("mailintake")
@@ -21,7 +22,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    logs.setup(args.verbose, args.log_format)
     try:
         return args.func(args)
     except MailintakeError as exc:  # the project's own errors: one line each, never a traceback
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--config", default=os.environ.get("MAILINTAKE_CONFIG", "mailintake.toml"),
                    help="config file (default: $MAILINTAKE_CONFIG or ./mailintake.toml)")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--log-format", choices=["plain", "json"], default="plain", help="log lines on stderr")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     def cmd(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
@@ -83,17 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     ex = cmd("export", _export, "export the current materials per unit and candidate for the expert panel")
     ex.add_argument("--out", required=True, metavar="DIR")
     ex.add_argument("--zip", action="store_true", help="also write DIR.zip (UTF-8 names, for Windows)")
+    cmd("serve", _serve, "run the service: poll, send, the morning digest, housekeeping (until SIGTERM)")
+    h = cmd("health", _health, "exit non-zero when the last successful poll is too old (for a watchdog)")
+    h.add_argument("--max-age-minutes", type=float, metavar="N", help="default: schedule.health_max_age_minutes")
     pr = cmd("paper-received", _paper, "record that a unit's paper copy arrived (an organiser decision)")
     pr.add_argument("unit", metavar="UNIT")
     pr.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD (default: today); \"no\": not received")
     return p
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("alembic", "imapclient", "libarchive"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _load(args: argparse.Namespace) -> config_mod.Config:
@@ -193,6 +191,22 @@ def _replies(args: argparse.Namespace) -> int:
             return EXIT_CONFIG
         print(resend(ctx, args.ref))
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mailintake.ingest.serve import serve
+
+    with _context(args) as ctx:
+        return serve(ctx)
+
+
+def _health(args: argparse.Namespace) -> int:
+    from mailintake.ingest.health import health
+
+    with _context(args) as ctx:
+        ok, line = health(ctx, args.max_age_minutes)
+    print(line, file=sys.stdout if ok else sys.stderr)
+    return EXIT_OK if ok else 1
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -233,6 +233,13 @@ class Decisions(_Section):
 
 class Schedule(_Section):
     poll_seconds: int = Field(300, ge=10)
+    send_seconds: int = Field(60, ge=5)  # `serve`: the outbox sender and the settle-window closer
+    housekeeping_minutes: int = Field(60, ge=1)  # `serve`: finish blob effects, expire temp files, disk check
+    # `health` fails when the last successful poll is older than this (0: three poll intervals)
+    health_max_age_minutes: float = Field(0, ge=0)
+    operators: list[str] = []  # the operator's addresses: told once when an outage starts and once when it ends
+    alert_after_minutes: float = Field(30, ge=0)  # an outage this long is worth an e-mail
+    min_free_mb: int = Field(1024, ge=0)  # the storage disk is "nearly full" below this
     # organiser commands wait this long for a poll in progress to release the processing lock
     lock_wait_seconds: float = Field(120, ge=0)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailintake.ingest.config import Config
+from mailintake.ingest.faults import Faults
 from mailintake.ingest.registry import Registry, district_names
 from mailintake.ingest.worker import ParseWorker, WorkerLimits
 from mailintake.parsers.facts import ParserSettings
@@ -35,6 +36,7 @@ class Context:
     settings: ParserSettings
     parser: ParseWorker
     clock: Clock = field(default=utc_now)
+    faults: Faults = field(default_factory=Faults)  # test-only crash points (ingest/faults.py)
 
     @classmethod
     def open(cls, config: Config, clock: Clock = utc_now, migrated: bool = True) -> Context:
@@ -45,7 +47,8 @@ class Context:
         blobs = BlobStore(config.resolve(config.storage.root)).open()
         settings = config.parser_settings()
         limits = WorkerLimits(config.limits.parse_seconds, config.limits.parse_memory_mb * 1024 * 1024)
-        return cls(config, db, blobs, Registry(config), settings, ParseWorker(settings, limits), clock)
+        return cls(config, db, blobs, Registry(config), settings, ParseWorker(settings, limits), clock,
+                   Faults.from_env())
 
     def close(self) -> None:
         self.parser.close()

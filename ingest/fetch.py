@@ -37,7 +37,8 @@ class FetchResult:
     uidvalidity_changed: bool = False
 
 
-def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = None) -> FetchResult:
+def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = None,
+               stop: Callable[[], bool] = lambda: False) -> FetchResult:
     """One pass over an opened IMAP source."""
     db = ctx.db
     result = FetchResult()
@@ -51,7 +52,10 @@ def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = Non
     entries = source.entries(source.uids_after(last_uid))
     done: list[int] = []
     for n, (entry, raw) in enumerate(source.bodies(entries), 1):
+        if stop():
+            break
         msg_id, rematched = _record_imap(ctx, source, entry, raw, rematch=entry.uid <= rescan_until)
+        ctx.faults.reached("recorded")
         result.rematched += rematched
         if msg_id is not None:
             result.recorded.append(msg_id)
@@ -86,6 +90,7 @@ def _begin_rescan(source: ImapSource, state: SyncState) -> None:
 def _record_imap(ctx: Context, source: ImapSource, entry: Entry, raw: bytes,
                  rematch: bool) -> tuple[int | None, int]:
     sha = ctx.blobs.put("raw", raw)  # durable before any row refers to it
+    ctx.faults.reached("raw_stored")
     with ctx.db.session() as s:
         state = _sync_state(s, source)
         where = dict(source=source.identity, folder=source.folder)
@@ -145,7 +150,8 @@ def _retry_post_actions(db: Database, source: ImapSource) -> None:
     _post_action(db, source, sorted(u for u in pending if u in live))
 
 
-def fetch_files(ctx: Context, source: FileSource, progress: Progress | None = None) -> FetchResult:
+def fetch_files(ctx: Context, source: FileSource, progress: Progress | None = None,
+                stop: Callable[[], bool] = lambda: False) -> FetchResult:
     """One pass over a Maildir / .eml folder; entries already recorded (by file name) are skipped."""
     db, blobs = ctx.db, ctx.blobs
     result = FetchResult()
@@ -153,14 +159,18 @@ def fetch_files(ctx: Context, source: FileSource, progress: Progress | None = No
         known = set(s.scalars(select(Message.file_name).filter_by(source=source.identity)))
     todo = [e for e in source.entries() if e.name not in known]
     for n, entry in enumerate(todo, 1):
+        if stop():
+            break
         raw = entry.path.read_bytes()
         sha = blobs.put("raw", raw)
+        ctx.faults.reached("raw_stored")
         with db.session() as s:
             msg = new_message(s, sha=sha, size=len(raw), internaldate=entry.internaldate,
                               source=source.identity, folder=source.folder, file_name=entry.name,
                               post_action_done=True)
             s.flush()
             result.recorded.append(msg.id)
+        ctx.faults.reached("recorded")
         if progress:
             progress(n, len(todo))
     return result

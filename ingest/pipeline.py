@@ -41,14 +41,20 @@ MAX_ATTEMPTS = 3
 MAX_SET_ASIDE = 3  # files set aside for one message before only its envelope is kept
 
 
-def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = None) -> tuple[int, list[str]]:
-    """Process every stored message in arrival order; returns (processed count, keys that failed)."""
+def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = None,
+                    stop: Callable[[], bool] = lambda: False) -> tuple[int, list[str]]:
+    """Process every stored message in arrival order; returns (processed count, keys that failed).
+    `stop()` is asked between messages: the message in hand is finished, the rest waits for the next run."""
     sweep(ctx.db, ctx.blobs)
     with ctx.db.session() as s:
         ids = list(s.execute(select(Message.id, Message.internaldate).where(Message.state == MessageState.STORED)
                              .order_by(Message.internaldate, Message.id)).all())
     failed: list[str] = []
+    done = 0
     for n, (msg_id, arrived) in enumerate(ids, 1):
+        if stop():
+            return done - len(failed), failed
+        done = n
         close_due(ctx, as_of=arrived)  # bursts that had settled before this message arrived
         key = process_one(ctx, msg_id, replies=True)
         if key:
@@ -56,7 +62,7 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
         if progress:
             progress(n, len(ids))
     close_due(ctx, as_of=ctx.clock())
-    return len(ids) - len(failed), failed
+    return done - len(failed), failed
 
 
 def process_one(ctx: Context, msg_id: int, replies: bool = False) -> str | None:
@@ -80,6 +86,7 @@ def process_one(ctx: Context, msg_id: int, replies: bool = False) -> str | None:
             msg = s.get(Message, msg_id)
             msg.state, msg.error = MessageState.FAILED, f"{type(exc).__name__}: {exc}"
             return msg.key
+    ctx.faults.reached("processed")
     settle(ctx.db, ctx.blobs, effects)
     return None
 

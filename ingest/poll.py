@@ -33,13 +33,14 @@ class PollSummary:
     decisions: list[str] = field(default_factory=list)  # decisions workbooks dropped in the reports folder
 
 
-def poll(ctx: Context, progress: Reporter | None = None) -> PollSummary:
-    """One cycle under the processing lock; raises Busy at once if another process holds it."""
+def poll(ctx: Context, progress: Reporter | None = None, stop: Callable[[], bool] = lambda: False) -> PollSummary:
+    """One cycle under the processing lock; raises Busy at once if another process holds it. `stop()` is
+    asked between messages (fetching and processing): `serve` finishes the message in hand and returns."""
     with processing_lock(ctx.db):
-        return _cycle(ctx, progress)
+        return _cycle(ctx, progress, stop)
 
 
-def _cycle(ctx: Context, progress: Reporter | None) -> PollSummary:
+def _cycle(ctx: Context, progress: Reporter | None, stop: Callable[[], bool]) -> PollSummary:
     summary = PollSummary()
 
     def stage(name: str) -> fetch.Progress | None:
@@ -47,11 +48,11 @@ def _cycle(ctx: Context, progress: Reporter | None) -> PollSummary:
 
     lost: SourceError | None = None
     try:
-        result = fetch_new(ctx, stage("fetch"))
+        result = fetch_new(ctx, stage("fetch"), stop)
         summary.fetched, summary.rematched = len(result.recorded), result.rematched
     except SourceError as exc:  # what was recorded before the outage is processed all the same
         lost = exc
-    summary.processed, summary.failed = pipeline.process_pending(ctx, stage("process"))
+    summary.processed, summary.failed = pipeline.process_pending(ctx, stage("process"), stop)
     summary.decisions = apply_dropped(ctx)
     # still under the lock: a row found `sending` is one a crashed sender left, never one in flight
     summary.replies = send_due(ctx)
@@ -71,12 +72,13 @@ def open_source(ctx: Context) -> Iterator[ImapSource | FileSource]:
         yield src
 
 
-def fetch_new(ctx: Context, progress: fetch.Progress | None = None) -> fetch.FetchResult:
+def fetch_new(ctx: Context, progress: fetch.Progress | None = None,
+              stop: Callable[[], bool] = lambda: False) -> fetch.FetchResult:
     with open_source(ctx) as src:
         if isinstance(src, FileSource):
-            return fetch.fetch_files(ctx, src, progress)
+            return fetch.fetch_files(ctx, src, progress, stop)
         try:
-            return fetch.fetch_imap(ctx, src, progress)
+            return fetch.fetch_imap(ctx, src, progress, stop)
         except (IMAPClientError, OSError) as exc:
             raise SourceError(f"{src.where}: connection lost during the poll ({exc}); "
                               "what was recorded is kept, the next poll resumes") from None

@@ -3,7 +3,8 @@
 SQLite: an exclusive `flock` on `<database>.lock` beside the database file. PostgreSQL: a session-level
 advisory lock on a connection of its own. Both are released by the operating system or the server when
 the holder dies, even by SIGKILL, so a crash never leaves the mailbox locked. The lock is held for one
-unit of work (a poll cycle, one organiser command), never for a process's life.
+unit of work (a poll cycle, one organiser command), never for a process's life; `serve` also holds an
+instance lock of its own for its life, so two services never run on one database.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mailintake.common.errors import StoreError
 from mailintake.store.db import Database
 
 ADVISORY_KEY = 0x6D61696C  # "mail": one key per database, every mailintake process uses it
+SERVE_KEY = ADVISORY_KEY + 1  # held by `serve` for its life
 _RETRY_SECONDS = 0.2
 
 
@@ -33,22 +35,45 @@ class Busy(StoreError):
     prefix = "busy"
 
 
+class AlreadyServing(StoreError):
+    """Another `mailintake serve` runs on this database: a second one must not start."""
+
+    exit_code = 75
+    prefix = "error"
+
+
 @contextmanager
 def processing_lock(db: Database, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the lock for the block; raise Busy if it is not free within `wait_seconds`."""
     if db.engine.url.get_backend_name() == "postgresql":
-        with _advisory(db, wait_seconds):
+        with _advisory(db, wait_seconds, ADVISORY_KEY):
             yield
     else:
-        with _file_lock(_lock_path(db), wait_seconds):
+        with _file_lock(_lock_path(db, ""), wait_seconds):
             yield
 
 
-def _lock_path(db: Database) -> Path:
+@contextmanager
+def instance_lock(db: Database) -> Iterator[None]:
+    """Held for the whole life of `serve` (a separate lock: organiser commands and cron polls still run
+    beside it, meeting only the processing lock). Released by the OS or the server when the holder dies."""
+    try:
+        if db.engine.url.get_backend_name() == "postgresql":
+            with _advisory(db, 0, SERVE_KEY):
+                yield
+        else:
+            with _file_lock(_lock_path(db, ".serve"), 0):
+                yield
+    except Busy as exc:
+        raise AlreadyServing("another `mailintake serve` is already running on this database"
+                             + str(exc).partition("mailbox")[2].partition(";")[0]) from None
+
+
+def _lock_path(db: Database, suffix: str) -> Path:
     database = db.engine.url.database
     if not database or database == ":memory:":
-        return Path(f"/tmp/mailintake-memory-{os.getpid()}.lock")
-    return Path(f"{database}.lock")
+        return Path(f"/tmp/mailintake-memory-{os.getpid()}{suffix}.lock")
+    return Path(f"{database}{suffix}.lock")
 
 
 @contextmanager
@@ -85,18 +110,18 @@ def _holder(fd: int) -> str:
 
 
 @contextmanager
-def _advisory(db: Database, wait_seconds: float) -> Iterator[None]:
+def _advisory(db: Database, wait_seconds: float, key: int) -> Iterator[None]:
     with db.engine.connect() as conn:  # its own session: the lock lives and dies with this connection
         conn.execution_options(isolation_level="AUTOCOMMIT")
 
         def attempt() -> bool:
-            return bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar())
+            return bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
 
         _retry(attempt, wait_seconds, lambda: "")
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
 def _retry(attempt, wait_seconds: float, holder) -> None:

@@ -273,3 +273,13 @@ class OutboxCover(Base):
                                             unique=True)
 
     outbox: Mapped[Outbox] = relationship(back_populates="covers")
+
+
+class ServiceState(Base):
+    """What the running service last did, by name (`poll_ok`, `last_error`, `digest`): `health` reads it."""
+
+    __tablename__ = "service_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)

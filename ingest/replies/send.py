@@ -62,6 +62,7 @@ def send_due(ctx: Context) -> SendSummary:
         for row_id in due:
             if not _claim(ctx, row_id):
                 continue
+            ctx.faults.reached("claimed")
             with ctx.db.session() as s:
                 row = s.get(Outbox, row_id)
                 raw, to = compose.build(row, from_address(ctx.config), ctx.clock(), ctx.blobs), row.to_address
@@ -85,7 +86,9 @@ def send_due(ctx: Context) -> SendSummary:
                 summary.deferred.append(row_id)
                 break
             else:
+                ctx.faults.reached("delivered")
                 _mark_sent(ctx, row_id)
+                ctx.faults.reached("sent")
                 summary.sent.append(row_id)
                 copies.keep(row_id, raw)
     return summary

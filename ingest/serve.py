@@ -1,0 +1,229 @@
+"""`mailintake serve`: the service that runs the mailbox for the whole campaign.
+
+APScheduler (3.11) runs four jobs one at a time on one worker thread (missed runs coalesced, never two at
+once): the poll (`schedule.poll_seconds`), the sender with the settle-window closer (`send_seconds`), the
+morning digest (`report --send --daily` at `reports.time` in the campaign timezone, when organisers are
+configured) and housekeeping (post-commit blob effects finished, old temp files expired, free disk
+checked). SIGTERM/SIGINT set a stop flag that the pipeline asks between messages: the message in hand is
+finished, connections closed, exit 0. An instance lock keeps a second `serve` off the same database; cron
+polls and organiser commands beside it meet only the processing lock, which each job takes per run.
+
+An outage (mailbox, SMTP, database) is one log line when it starts and one when it ends, with back-off in
+between; one that lasts `alert_after_minutes` is mailed to `schedule.operators` through the outbox (once),
+and so is its end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import OperationalError
+
+from mailintake.common.errors import MailintakeError, SourceError
+from mailintake.ingest.context import Context
+from mailintake.ingest.digest import make_report
+from mailintake.ingest.poll import poll
+from mailintake.ingest.replies.send import send_due
+from mailintake.ingest.replies.settle import close_due
+from mailintake.ingest.replies.stage import new_message_id
+from mailintake.store.effects import sweep
+from mailintake.store.lock import Busy, instance_lock, processing_lock
+from mailintake.store.models import Outbox, ServiceState
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 1800
+TEMP_MAX_AGE_SECONDS = 24 * 3600
+
+
+@dataclass
+class Outage:
+    """One kind of trouble (the mailbox, SMTP, the database): logged once when it starts and once when it
+    ends, retried with back-off meanwhile, and mailed to the operator once it has lasted long enough."""
+
+    what: str
+    since: dt.datetime | None = None
+    failures: int = 0
+    retry_at: float = 0.0
+    alerted: bool = False
+
+    def may_try(self) -> bool:
+        return time.monotonic() >= self.retry_at
+
+    def failed(self, reason: str, now: dt.datetime, interval: float) -> None:
+        if self.since is None:
+            self.since = now
+            log.error("%s unavailable: %s (retrying with back-off; logged again when it recovers)", self.what, reason)
+        self.failures += 1
+        self.retry_at = time.monotonic() + min(interval * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
+
+    def recovered(self, now: dt.datetime) -> dt.timedelta | None:
+        """How long it lasted, when there was an outage."""
+        if self.since is None:
+            return None
+        lasted = now - self.since
+        log.warning("%s available again after %s", self.what, _duration(lasted))
+        self.since, self.failures, self.retry_at = None, 0, 0.0
+        return lasted
+
+
+@dataclass
+class Service:
+    ctx: Context
+    stop: threading.Event = field(default_factory=threading.Event)
+    outages: dict[str, Outage] = field(default_factory=dict)
+
+    def run(self) -> int:
+        with instance_lock(self.ctx.db):
+            scheduler = self._scheduler()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+            scheduler.start()
+            log.info("serving %s: poll every %d s", self.ctx.config.mailbox.folder,
+                     self.ctx.config.schedule.poll_seconds)
+            self.stop.wait()
+            log.info("stopping: finishing the message in hand")
+            scheduler.shutdown(wait=True)
+        log.info("stopped")
+        return 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.set()
+
+    def _scheduler(self) -> BackgroundScheduler:
+        cfg = self.ctx.config
+        scheduler = BackgroundScheduler(executors={"default": {"type": "threadpool", "max_workers": 1}},
+                                        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+                                        timezone=cfg.campaign.tz)
+        now = dt.datetime.now(cfg.campaign.tz)
+        scheduler.add_job(self.guarded("mailbox", self.poll_once), "interval", seconds=cfg.schedule.poll_seconds,
+                          next_run_time=now, id="poll")
+        scheduler.add_job(self.guarded("smtp", self.send_once), "interval", seconds=cfg.schedule.send_seconds,
+                          id="send")
+        scheduler.add_job(self.guarded("housekeeping", self.housekeeping), "interval",
+                          minutes=cfg.schedule.housekeeping_minutes, next_run_time=now, id="housekeeping")
+        if cfg.reports.recipients:
+            hour, minute = (int(x) for x in cfg.reports.time.split(":"))
+            scheduler.add_job(self.guarded("digest", self.digest), CronTrigger(hour=hour, minute=minute,
+                                                                                timezone=cfg.campaign.tz), id="digest")
+        return scheduler
+
+    def guarded(self, what: str, job: Callable[[], None]) -> Callable[[], None]:
+        """A job that never raises into the scheduler: outages are tracked, everything else is logged."""
+        def run() -> None:
+            outage = self.outages.setdefault(what, Outage(what))
+            if self.stop.is_set() or not outage.may_try():
+                return
+            try:
+                job()
+            except Busy as exc:
+                log.info("%s: %s", what, exc)
+                return
+            except (SourceError, OperationalError, OSError, MailintakeError) as exc:
+                self._trouble(outage, _reason(exc))
+                return
+            except Exception:
+                log.exception("%s job failed", what)
+                return
+            lasted = outage.recovered(self.ctx.clock())
+            if lasted is not None and outage.alerted:
+                outage.alerted = False
+                self._alert(f"{what} 已恢复", f"{what} 在中断 {_duration(lasted)} 后已恢复正常。")
+        return run
+
+    def _trouble(self, outage: Outage, reason: str) -> None:
+        now = self.ctx.clock()
+        outage.failed(reason, now, self.ctx.config.schedule.poll_seconds)
+        self._note("last_error", f"{outage.what}: {reason}")
+        lasted = now - (outage.since or now)
+        if not outage.alerted and lasted >= dt.timedelta(minutes=self.ctx.config.schedule.alert_after_minutes):
+            outage.alerted = self._alert(f"{outage.what} 中断", f"自 {outage.since:%Y-%m-%d %H:%M} UTC 起，"
+                                                               f"{outage.what} 一直失败：{reason}")
+
+    def poll_once(self) -> None:
+        summary = poll(self.ctx, stop=self.stop.is_set)
+        self._note("poll_ok", f"fetched {summary.fetched}, processed {summary.processed}, "
+                              f"failed {len(summary.failed)}")
+        for line in summary.decisions:
+            log.info("decisions: %s", line)
+
+    def send_once(self) -> None:
+        with processing_lock(self.ctx.db):
+            close_due(self.ctx, as_of=self.ctx.clock())
+            sent = send_due(self.ctx)
+        if sent.deferred and not sent.sent:
+            raise SourceError(f"outbox rows {sent.deferred} deferred: the SMTP server is not accepting mail")
+
+    def digest(self) -> None:
+        day = self.ctx.clock().astimezone(self.ctx.config.campaign.tz).date()
+        result = make_report(self.ctx, day, send=True, daily=True)
+        self._note("digest", f"{day}: {'already sent' if result.already_sent else f'{len(result.queued)} queued'}")
+
+    def housekeeping(self) -> None:
+        with processing_lock(self.ctx.db, self.ctx.config.schedule.lock_wait_seconds):
+            sweep(self.ctx.db, self.ctx.blobs)
+        expire_temp(self.ctx)
+        free = shutil.disk_usage(self.ctx.blobs.root).free
+        if free < self.ctx.config.schedule.min_free_mb * 1024 * 1024:
+            raise OSError(f"the storage disk has only {free // (1024 * 1024)} MB free "
+                          f"(below schedule.min_free_mb = {self.ctx.config.schedule.min_free_mb})")
+
+    def _note(self, name: str, detail: str) -> None:
+        try:
+            with self.ctx.db.session() as s:
+                s.merge(ServiceState(name=name, at=self.ctx.clock(), detail=detail[:2000]))
+        except OperationalError:
+            log.warning("could not record %s in the database", name)
+
+    def _alert(self, subject: str, text: str) -> bool:
+        """Queue one e-mail to each operator; False when there is no one to tell or the database is down."""
+        operators = self.ctx.config.schedule.operators
+        if not operators:
+            return False
+        try:
+            with self.ctx.db.session() as s:
+                for to in operators:
+                    s.add(Outbox(rfc822_message_id=new_message_id(self.ctx.config), kind="alert", state="pending",
+                                 to_address=to, subject=f"mailintake：{subject}", text_body=text + "\n",
+                                 html_body=f"<p>{_escape(text)}</p>", snapshot={}, attempts=0,
+                                 created_at=self.ctx.clock()))
+        except OperationalError:
+            return False
+        return True
+
+
+def expire_temp(ctx: Context) -> int:
+    """Temp files a crashed write left in the store's tmp/ (older than a day: none is in flight)."""
+    cutoff, removed = time.time() - TEMP_MAX_AGE_SECONDS, 0
+    for leftover in (ctx.blobs.root / "tmp").iterdir():
+        if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def serve(ctx: Context) -> int:
+    return Service(ctx).run()
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def _duration(td: dt.timedelta) -> str:
+    minutes = int(td.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,97 @@
+"""`mailintake serve` as the operator runs it: a separate process that polls, replies and keeps going,
+stops cleanly on SIGTERM, refuses to run twice, reports its health, and rides out a mailbox outage with
+one line when it starts and one when it ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from testkit.cli import box_config, mailintake, status
+from testkit.config import write_config
+
+FAST = "[schedule]\npoll_seconds = 10\nsend_seconds = 5\n[replies]\nsettle_minutes = 0\n"
+
+
+def start_serve(conf: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "mailintake.ingest.cli", *extra, "-c", str(conf), "serve"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                            start_new_session=True)
+
+
+def wait_for(check, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+        raise
+    return proc.returncode, err
+
+
+def test_serve_ingests_and_replies_then_stops_cleanly_on_sigterm(tmp_path):
+    conf = box_config(tmp_path, extra=FAST)
+    assert mailintake(conf, "health").returncode == 1, "no poll yet: unhealthy"
+    proc = start_serve(conf, "--log-format", "json")
+    try:
+        wait_for(lambda: (tmp_path / "replies").is_dir() and any((tmp_path / "replies").glob("*.eml")))
+        [msg] = status(conf)["messages"]
+        assert msg["state"] == "processed" and msg["reply"]["state"] == "sent"
+        healthy = mailintake(conf, "health")
+        assert healthy.returncode == 0 and healthy.stdout.startswith("ok: last successful poll")
+        second = start_serve(conf)
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 75 and "another `mailintake serve` is already running" in err
+        assert mailintake(conf, "poll").returncode == 0, "a cron poll beside an idle serve just runs"
+        started = time.monotonic()
+    finally:
+        code, err = stop(proc)
+    assert code == 0 and time.monotonic() - started < 20
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert {"ts", "level", "logger", "message"} <= set(lines[0]) and lines[-1]["message"] == "stopped"
+
+
+def test_a_killed_serve_never_leaves_the_next_one_locked_out(tmp_path):
+    conf = box_config(tmp_path, extra=FAST)
+    proc = start_serve(conf)
+    wait_for(lambda: mailintake(conf, "health").returncode == 0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    again = start_serve(conf)
+    try:
+        time.sleep(3)
+        assert again.poll() is None, "the lock died with its holder"
+    finally:
+        assert stop(again)[0] == 0
+
+
+def test_a_mailbox_outage_is_one_line_when_it_starts_and_one_when_it_ends(dovecot, imap_config, tmp_path):
+    conf = write_config(tmp_path / "imap.toml", imap_config)
+    conf.write_text(conf.read_text(encoding="utf-8") + FAST, encoding="utf-8")
+    assert mailintake(conf, "db", "upgrade").returncode == 0
+    dovecot.stop()
+    try:
+        proc = start_serve(conf)
+        time.sleep(35)  # three or four poll intervals with the server gone
+    finally:
+        dovecot.start()
+    try:
+        wait_for(lambda: mailintake(conf, "health").returncode == 0, timeout=120)
+    finally:
+        code, err = stop(proc)
+    assert code == 0
+    assert err.count("mailbox unavailable") == 1, err
+    assert err.count("mailbox available again") == 1, err
