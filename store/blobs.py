@@ -21,7 +21,10 @@ class BlobStore:
         self.root = Path(root)
 
     def open(self) -> BlobStore:
-        """Create the layout and drop leftovers of writes interrupted by a crash."""
+        """Create the layout (the root 0700: materials and personal data are for the service user only; files
+        are written 0600 by mkstemp) and drop leftovers of writes interrupted by a crash."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
         for sub in ("raw", "files", "outbox", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         quarantine = self.root / "quarantine"

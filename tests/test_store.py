@@ -132,3 +132,11 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(backend, tm
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_the_store_is_readable_by_the_service_user_only(tmp_path):
+    blobs = BlobStore(tmp_path / "store").open()
+    sha = blobs.put("files", b"personal data")
+    assert stat.S_IMODE((tmp_path / "store").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "store" / "quarantine").stat().st_mode) == 0o700
+    assert stat.S_IMODE(blobs.path("files", sha).stat().st_mode) == 0o600
