@@ -1,0 +1,212 @@
+"""Proof by fault injection: `mailintake serve` ingests a backlog of 50 submissions from Dovecot and answers
+them over SMTP while it is SIGKILLed again and again at counted events inside every stage (`ingest/faults.py`:
+raw stored, row committed, message processed, reply claimed, reply accepted by the server, reply marked sent)
+and restarted each time. At the end nothing is lost or doubled: every message recorded once, every stored
+file intact, no temporary or orphaned file, every dossier as a crash-free run makes it, no message answered
+twice at the SMTP server and every one answered that is owed a reply (unless a kill fell inside its send
+window: then the row is `uncertain`), and no worker outlives its service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from email import message_from_bytes, policy
+from functools import cache
+from pathlib import Path
+
+from mailintake.ingest.faults import POINTS
+from mailintake.ingest.samples import clients, documents, images
+from mailintake.ingest.samples.mailbox import person, sealed_report, summary
+from testkit.cli import mailintake, status
+from testkit.config import SMTP_FROM, SMTP_PASSWORD_ENV, write_config
+from testkit.desk import BEFORE_DEADLINE
+from testkit.mail import MAILBOX
+
+UNITS = ["渝中区", "大渡口区", "江北区", "沙坪坝区", "九龙坡区", "南岸区", "北碚区", "渝北区", "巴南区", "万州区",
+         "涪陵区", "黔江区", "长寿区", "江津区", "合川区", "永川区", "南川区", "綦江区", "大足区", "璧山区",
+         "铜梁区", "潼南区", "荣昌区", "开州区", "梁平区"]
+STAGES = {"fetch": ("raw_stored", "recorded"), "process": ("processed",), "send": ("claimed", "delivered", "sent")}
+ROUNDS = 40  # lives with a crash point armed; at least 30 of them must end in the kill
+MARKER = "MAILINTAKE_FAULT_RUN"
+
+
+@cache
+def _photo(seed: int, id_photo: bool) -> bytes:
+    make = images.id_photo_jpeg if id_photo else images.life_photo_jpeg
+    return make(seed, width=360, height=480, min_bytes=0)
+
+
+def backlog() -> list[bytes]:
+    """Two mails per unit, as units send them: report and summary first, then the candidate's form and photos.
+    Small photos (the config lowers the size rule to match) keep the run fast; each unit's are its own."""
+    mails = []
+    for n, district in enumerate(UNITS):
+        unit, name = f"{district}科协", ["张", "王", "李", "赵", "刘"][n % 5] + "伟" + "一二三四五六七八九十"[n % 10]
+        first = [sealed_report(unit, n), summary(unit, [person(name, "男", "1978.05", "教授")])]
+        second = [(f"附件1：{name}推荐表.docx", documents.form_docx(name, "", None, None)),
+                  (f"{name}1.jpg", _photo(n, True))]
+        second += [(f"{name}{k}.jpg", _photo(100 * n + k, False)) for k in (2, 3, 4)]
+        for part, files in enumerate((first, second), 1):
+            mails.append(clients.build_message(sender=f"unit{n}@163.com", sender_name=unit, to=MAILBOX,
+                                               subject=f"【{district}】推荐材料（{part}/2）", body="请查收。",
+                                               attachments=files, message_id=f"<fault-{n}-{part}@163.com>"))
+    return mails
+
+
+def config(path: Path, imap_config, smtp_server) -> Path:
+    conf = write_config(path, imap_config)
+    conf.write_text(conf.read_text(encoding="utf-8") + f"""
+[smtp]
+host = "127.0.0.1"
+port = {smtp_server["port"]}
+security = "starttls"
+ca_file = "{smtp_server["cafile"]}"
+username = "bot"
+password_env = "{SMTP_PASSWORD_ENV}"
+from_address = "{SMTP_FROM}"
+[replies]
+mode = "smtp"
+settle_minutes = 0
+[schedule]
+poll_seconds = 10
+send_seconds = 5
+[campaign.photos]
+min_bytes = 0
+""", encoding="utf-8")
+    assert mailintake(conf, "db", "upgrade").returncode == 0
+    return conf
+
+
+def survivors(run: str) -> list[int]:
+    """Processes still carrying this run's marker in their environment (the service and its workers)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and f"{MARKER}={run}".encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def last_poll(db: Path) -> float:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT at FROM service_state WHERE name = 'poll_ok'").fetchone()
+    return 0.0 if row is None else dt.datetime.fromisoformat(row[0][:19]).replace(tzinfo=dt.UTC).timestamp()
+
+
+def one_round(conf: Path, db: Path, fault: str, run: str) -> bool:
+    """One life of `serve` with one crash point armed; True when it was killed there."""
+    env = {**os.environ, "MAILINTAKE_FAULTS": fault, MARKER: run}
+    started = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "mailintake.ingest.cli", "-c", str(conf), "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if last_poll(db) > started + 1:  # a whole cycle went by without reaching the point: nothing left to kill
+            time.sleep(6)  # one more send pass
+            break
+        time.sleep(0.3)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    proc.stderr.close()
+    deadline = time.monotonic() + 10
+    while survivors(run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert survivors(run) == [], f"a child outlived its service after {fault}"
+    return proc.returncode == -signal.SIGKILL
+
+
+def settled(conf: Path) -> bool:
+    data = status(conf)
+    return len(data["messages"]) == 2 * len(UNITS) and all(
+        m["state"] == "processed" and m["reply"]["state"] in ("sent", "uncertain") for m in data["messages"])
+
+
+def test_serve_killed_at_every_stage_loses_nothing_and_doubles_nothing(dovecot, imap_config, smtp_server,
+                                                                       tmp_path, monkeypatch):
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, "botpass")
+    mails = backlog()
+    conf = config(tmp_path / "m.toml", imap_config, smtp_server)
+    db = tmp_path / "mailintake.db"
+    rng, run = random.Random(2021), uuid.uuid4().hex
+    kills: Counter = Counter()
+    rounds = 0
+    # the backlog arrives while the service is being killed (a few mails per life), so every stage has work
+    # whenever a point is armed; then lives without faults finish what is left
+    while rounds < ROUNDS or not settled(conf):
+        batch = mails[rounds * len(mails) // ROUNDS:(rounds + 1) * len(mails) // ROUNDS] if rounds < ROUNDS else []
+        for raw in batch:
+            n = mails.index(raw)
+            dovecot.append(imap_config.mailbox.folder, raw, BEFORE_DEADLINE.replace(minute=n % 60, hour=9 + n // 60))
+        point = POINTS[rounds % len(POINTS)] if rounds < ROUNDS else ""
+        rounds += 1
+        if one_round(conf, db, f"{point}:{rng.randint(1, 2)}" if point else "", run) and point:
+            kills[point] += 1
+        assert rounds < ROUNDS + 20, f"no progress after {rounds} rounds: {kills}"
+    print(f"\n{sum(kills.values())} kills in {rounds} rounds: {dict(kills)}")
+    for stage, points in STAGES.items():
+        assert sum(kills[p] for p in points) >= 3, f"stage {stage} took fewer than three kills: {kills}"
+    assert sum(kills.values()) >= 30
+
+    data = status(conf)
+    assert sorted(m["message_id"] for m in data["messages"]) == sorted(f"<fault-{n}-{p}@163.com>"
+                                                                       for n in range(len(UNITS)) for p in (1, 2))
+    _store_is_whole(Path(imap_config.storage.root), data)
+    _dossiers_equal_a_crash_free_run(data, mails, tmp_path, dovecot)
+    _each_message_answered_once(data, smtp_server)
+
+
+def _store_is_whole(root: Path, data: dict) -> None:
+    assert list((root / "tmp").iterdir()) == [], "no temporary file left"
+    raws = {p.stem for p in (root / "raw").rglob("*.eml")}
+    assert {r[:12] for r in raws} == {m["key"][:12] for m in data["messages"]}, "a raw file without its row"
+    for area in ("raw", "files"):
+        for blob in (root / area).rglob("*.*"):
+            assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.stem, f"{blob} does not match its name"
+    kept = {a["sha256"] for m in data["messages"] for a in m["attachments"]}
+    files = {p.stem for p in (root / "files").rglob("*.bin")}
+    assert files <= kept, f"orphaned files: {len(files - kept)}"
+    assert len(raws) == len(data["messages"]), "one raw message per recorded message, no orphan"
+
+
+def _dossiers_equal_a_crash_free_run(data: dict, mails: list[bytes], tmp_path: Path, dovecot) -> None:
+    folder = dovecot.new_folder()
+    for n, raw in enumerate(mails):
+        dovecot.append(folder, raw, BEFORE_DEADLINE.replace(minute=n % 60, hour=9 + n // 60))
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    conf = (tmp_path / "m.toml").read_text(encoding="utf-8")
+    conf = conf.replace(str(tmp_path / "mailintake.db"), str(clean / "mailintake.db"))
+    conf = conf.replace(str(tmp_path / "store"), str(clean / "store")).replace('mode = "smtp"', 'mode = "off"')
+    conf = conf.replace(f'folder = "{_folder(conf)}"', f'folder = "{folder}"')
+    (clean / "m.toml").write_text(conf, encoding="utf-8")
+    assert mailintake(clean / "m.toml", "db", "upgrade").returncode == 0
+    assert mailintake(clean / "m.toml", "poll").returncode == 0
+    assert status(clean / "m.toml")["units"] == data["units"]
+
+
+def _folder(conf: str) -> str:
+    return next(line.split('"')[1] for line in conf.splitlines() if line.startswith("folder = "))
+
+
+def _each_message_answered_once(data: dict, smtp_server: dict) -> None:
+    answered: Counter = Counter()
+    for _, _, raw in smtp_server["handler"].messages:
+        answered[message_from_bytes(raw, policy=policy.default)["In-Reply-To"]] += 1
+    assert max(answered.values()) == 1, f"answered twice: {[k for k, v in answered.items() if v > 1]}"
+    for m in data["messages"]:
+        if m["reply"]["state"] == "sent":
+            assert answered[m["message_id"]] == 1, m["display_reference"]
+        else:
+            assert m["reply"]["state"] == "uncertain" and answered[m["message_id"]] <= 1
