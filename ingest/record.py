@@ -27,8 +27,10 @@ def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobE
     effects = BlobEffects(raw={msg.sha256})
     effects.files |= set(s.scalars(select(Attachment.sha256).where(Attachment.message_id == msg.id)))
     msg.message_id = (facts.message_id or "")[:MAX_HEADER_CHARS] or None
-    msg.sender, msg.subject, msg.kind = facts.sender, facts.subject[:MAX_SUBJECT_CHARS], facts.kind
-    msg.sender_name, msg.kind_reason = (facts.sender_name or "")[:320] or None, facts.kind_reason or None
+    # NUL is legal in an encoded word but no PostgreSQL text column stores it
+    msg.sender, msg.subject, msg.kind = facts.sender, facts.subject.replace("\x00", "")[:MAX_SUBJECT_CHARS], facts.kind
+    msg.sender_name = (facts.sender_name or "").replace("\x00", "")[:320] or None
+    msg.kind_reason = facts.kind_reason or None
     s.execute(delete(Attachment).where(Attachment.message_id == msg.id))
     s.execute(delete(Finding).where(Finding.message_id == msg.id))
     s.flush()

@@ -62,6 +62,7 @@ _CHUNK = 64 * 1024
 _RATIO_SLACK = 4096  # bytes added to each member's packed size before its ratio is judged
 _TOOL_TIMEOUT = 120  # seconds for one lsar/unar run
 _ZIP_UTF8, _ZIP_ENCRYPTED = 0x800, 0x1
+_ZIP_LOCAL_HEADER = 30  # bytes of a local file header before its name and extra field
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
 _DRIVE = re.compile(r"[A-Za-z]:")
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
@@ -191,13 +192,14 @@ def _vet(entries: list[_Entry], limits: ArchiveLimits, archive_size: int) -> lis
 
 
 def _vet_entry(entry: _Entry, limits: ArchiveLimits, archive_size: int) -> None:
-    path = entry.name.replace("\\", "/")
+    name = _printable(entry.name)  # vetted (and named in findings) as it will be shown: "..\x00" is ".."
+    path = name.replace("\\", "/")
     if path.startswith("/") or _DRIVE.match(path):
-        raise _unsafe("absolute_path", entry=entry.name)
+        raise _unsafe("absolute_path", entry=name)
     if ".." in path.split("/"):
-        raise _unsafe("parent_path", entry=entry.name)
+        raise _unsafe("parent_path", entry=name)
     if entry.is_link:
-        raise _unsafe("link_entry", entry=entry.name)
+        raise _unsafe("link_entry", entry=name)
     size = entry.size or 0
     # Every member, whatever its size: a few KB of slack let tiny files (a 4 KB text of spaces) through,
     # while a 1 MiB run of zeros (packed to ~1 KB) is refused. Without a per-entry compressed size, the
@@ -205,12 +207,17 @@ def _vet_entry(entry: _Entry, limits: ArchiveLimits, archive_size: int) -> None:
     packed = entry.packed if entry.packed is not None else archive_size
     ratio = size / (packed + _RATIO_SLACK)
     if ratio > limits.max_ratio:
-        raise _unsafe("ratio", entry=entry.name, ratio=round(size / max(packed, 1), 1))
+        raise _unsafe("ratio", entry=name, ratio=round(size / max(packed, 1), 1))
 
 
 def _clean(name: str) -> str:
-    parts = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")
+    parts = unicodedata.normalize("NFC", _printable(name)).replace("\\", "/").split("/")
     return "/".join(p for p in parts if p not in ("", "."))
+
+
+def _printable(name: str) -> str:
+    """Without control characters (NUL, CR, LF... that RAR and 7z names may hold): no database stores NUL."""
+    return "".join(ch for ch in name if unicodedata.category(ch) != "Cc")
 
 
 def _is_junk(path: str) -> bool:
@@ -248,12 +255,27 @@ def _zip_members(data: bytes, limits: ArchiveLimits) -> list[ArchiveMember]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         entries = [_zip_entry(info) for info in zf.infolist()]
         wanted = _vet(entries, limits, len(data))
+        _vet_zip_layout(zf.infolist(), len(data))
         budget = _Budget(limits.max_total_bytes)
         members = []
         for path, entry in wanted:
             with zf.open(entry.key) as stream:
                 members.append(ArchiveMember(path, budget.take(_chunks(stream))))
         return members
+
+
+def _vet_zip_layout(infos: list[zipfile.ZipInfo], archive_size: int) -> None:
+    """The ratio vet trusts each entry's declared compressed size, so that size must be the entry's own
+    bytes: refused when one entry's data would run into the next entry's local header or past the end of
+    the archive (a lie to pass the ratio check), or several entries share one stream (Fifield's
+    overlapping zip bomb: a 30 KB zip listing one 800 KB stream 600 times unpacks to 470 MB)."""
+    end = 0
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        if info.header_offset < end:
+            raise _Refused("archive_unreadable", CORRUPT)
+        end = info.header_offset + _ZIP_LOCAL_HEADER + info.compress_size  # a lower bound: name and extra follow
+        if end > archive_size:
+            raise _Refused("archive_unreadable", CORRUPT)
 
 
 def _zip_entry(info: zipfile.ZipInfo) -> _Entry:

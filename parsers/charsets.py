@@ -102,6 +102,7 @@ _LONE = re.compile(rf"(?<!{_NON_ASCII_LETTER}){_NON_ASCII_LETTER}(?!{_NON_ASCII_
 _NOT_IN_CHINESE = re.compile(r"[\u3041-\u30ff\uff66-\uff9f\u0391-\u03c9\u0401-\u0451\u0100-\u01dc\u3105-\u3129]")
 _C1 = re.compile("[\x80-\x9f]")
 _FFFD_RUN = re.compile("\ufffd+")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # utf-7 and unicode-escape decode "+2AA-", "\\ud800" to lone surrogates
 _RUNS_READ_BYTES = 256 * 1024  # beyond this, an unreadable text's 8-bit runs are not read one by one
 _WORD_SPLIT = re.compile(r"[\s\d!-/:-@\[-`{-~]+")  # whitespace, digits, ASCII punctuation
 
@@ -249,9 +250,10 @@ def _reread_headers(raw: bytes, mime: MimeMessage) -> None:
 
 def _strict(data: bytes, codec: str, partial: bool) -> str | None:
     try:
-        return codecs.getincrementaldecoder(codec)("strict").decode(data, final=not partial)
+        text = codecs.getincrementaldecoder(codec)("strict").decode(data, final=not partial)
     except (LookupError, UnicodeError, ValueError, TypeError):  # unknown, non-text or NUL-bearing codecs too
         return None
+    return None if _SURROGATE.search(text) else text  # a lone surrogate is no text: no database can store it
 
 
 def _declared_order(declared: Iterable[str | None], own: str | None) -> list[str]:
@@ -304,7 +306,8 @@ def _unguessed(data: bytes, own: str | None, partial: bool) -> str:
     """
     if own is not None and own not in ("utf-8", "ascii") and not _accepts_anything(own):
         try:
-            return codecs.getincrementaldecoder(own)("replace").decode(data, final=not partial)
+            text = codecs.getincrementaldecoder(own)("replace").decode(data, final=not partial)
+            return _SURROGATE.sub("\ufffd", text)
         except (LookupError, UnicodeError, ValueError, TypeError):
             pass
     if len(data) > _RUNS_READ_BYTES:  # a big undecodable text (binary named .txt): ASCII only, quickly
