@@ -39,6 +39,7 @@ class MessageState(StrEnum):
     STORED = "stored"  # raw bytes durable, not yet processed
     PROCESSED = "processed"
     FAILED = "failed"  # set aside with its error; `reprocess` retries it
+    PURGED = "purged"  # personal data and raw bytes removed after the campaign (`purge`); never processed again
 
 
 class DossierStatus(StrEnum):

@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd("serve", _serve, "run the service: poll, send, the morning digest, housekeeping (until SIGTERM)")
     h = cmd("health", _health, "exit non-zero when the last successful poll is too old (for a watchdog)")
     h.add_argument("--max-age-minutes", type=float, metavar="N", help="default: schedule.health_max_age_minutes")
+    pg = cmd("purge", _purge, "after the campaign: remove materials and personal data, keep the counts")
+    pg.add_argument("--before", required=True, metavar="YYYY-MM-DD", help="messages that arrived before this day")
+    pg.add_argument("--dry-run", action="store_true", help="say what would go, change nothing")
     pr = cmd("paper-received", _paper, "record that a unit's paper copy arrived (an organiser decision)")
     pr.add_argument("unit", metavar="UNIT")
     pr.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD (default: today); \"no\": not received")
@@ -207,6 +210,22 @@ def _health(args: argparse.Namespace) -> int:
         ok, line = health(ctx, args.max_age_minutes)
     print(line, file=sys.stdout if ok else sys.stderr)
     return EXIT_OK if ok else 1
+
+
+def _purge(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from mailintake.ingest.purge import purge
+
+    try:
+        before = dt.date.fromisoformat(args.before)
+    except ValueError:
+        print(f"error: {args.before!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return EXIT_CONFIG
+    with _context(args) as ctx:
+        for line in purge(ctx, before, args.dry_run).lines():
+            print(line)
+    return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mailintake.common.vocab import MessageState
 from mailintake.ingest.context import Context
 from mailintake.ingest.decisions import find_message
 from mailintake.ingest.pipeline import process_one, run_stages
@@ -23,9 +24,11 @@ from mailintake.store.models import Message
 
 def reprocess(ctx: Context, refs: list[str] | None, dry_run: bool = False) -> Iterator[str]:
     with ctx.db.session() as s:
-        ids = _targets(s, refs)
+        ids, purged = _targets(s, refs)
         if not dry_run:  # an operator asking again gets fresh attempts, even for a message set aside
             s.execute(update(Message).where(Message.id.in_(ids)).values(attempts=0))
+    for key in purged:  # `purge` removed its raw bytes: there is nothing left to re-read
+        yield f"message {key}: purged, not reprocessed"
     if not dry_run:
         with processing_lock(ctx.db, ctx.config.schedule.lock_wait_seconds):
             sweep(ctx.db, ctx.blobs)
@@ -42,11 +45,15 @@ def reprocess(ctx: Context, refs: list[str] | None, dry_run: bool = False) -> It
     yield from diff(before, after)
 
 
-def _targets(s: Session, refs: list[str] | None) -> list[int]:
+def _targets(s: Session, refs: list[str] | None) -> tuple[list[int], list[str]]:
+    """The messages to re-run in arrival order, and the keys of named ones that were purged (skipped)."""
     if refs is None:
-        return list(s.scalars(select(Message.id).order_by(Message.internaldate, Message.id)))
-    chosen = {(m := find_message(s, ref)).id: m.internaldate for ref in refs}
-    return sorted(chosen, key=lambda i: (chosen[i], i))
+        return list(s.scalars(select(Message.id).where(Message.state != MessageState.PURGED)
+                              .order_by(Message.internaldate, Message.id))), []
+    named = {(m := find_message(s, ref)).id: m for ref in refs}
+    chosen = {i: m.internaldate for i, m in named.items() if m.state != MessageState.PURGED}
+    purged = sorted(m.key for m in named.values() if m.state == MessageState.PURGED)
+    return sorted(chosen, key=lambda i: (chosen[i], i)), purged
 
 
 def diff(before: dict, after: dict) -> Iterator[str]:
