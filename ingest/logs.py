@@ -23,10 +23,12 @@ class JsonLines(logging.Formatter):
 
 
 def setup(verbose: bool, form: str = "plain") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if form == "json" else logging.Formatter(PLAIN))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("alembic", "imapclient", "libarchive", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if root.handlers:  # already configured by whoever runs us in-process (as logging.basicConfig would leave it)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if form == "json" else logging.Formatter(PLAIN))
+    root.addHandler(handler)
