@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mailintake.common.errors import UnknownMessage
-from mailintake.common.vocab import display_reference, parse_reference
+from mailintake.common.vocab import MessageState, display_reference, parse_reference
 from mailintake.ingest.context import Context
 from mailintake.ingest.decisions_mail import apply_sheet
 from mailintake.ingest.pipeline import run_stages
@@ -48,6 +48,8 @@ def _apply(ctx: Context, kind: str, ref: str, value: str | None, made_by: str) -
     sweep(ctx.db, ctx.blobs)
     with ctx.db.session() as s:
         msg = find_message(s, ref)
+        if msg.state == MessageState.PURGED:
+            raise UnknownMessage(f"message {ref!r} was purged after the campaign: nothing is left to decide on")
         if kind == "assign":
             value = ctx.registry.normalise(value) or value
         now = ctx.clock()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailintake.common.errors import UnknownMessage
-from mailintake.common.vocab import Kind, display_reference
+from mailintake.common.vocab import Kind, MessageState, display_reference
 from mailintake.ingest.context import Context
 from mailintake.parsers.auth_results import passed
 from mailintake.parsers.decision_sheet import DecisionSheet, SheetDecision, read_decision_sheet
@@ -91,6 +91,9 @@ def _about_message(s: Session, ctx: Context, d: SheetDecision, made_by: str, rer
         msg = find_message(s, d.target)
     except UnknownMessage:
         out.problems.append(f"{d.where}：未找到参考编号为“{d.target}”的邮件。")
+        return
+    if msg.state == MessageState.PURGED:
+        out.problems.append(f"{d.where}：邮件 {_ref(ctx, msg)} 的材料已清除，无法再作决定。")
         return
     value = d.value
     if d.kind == "assign":

@@ -92,7 +92,7 @@ class Message(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(String(20))
     kind_reason: Mapped[str | None] = mapped_column(String(60))  # why the message was classed as `kind`
-    state: Mapped[str] = mapped_column(String(20), default="stored", index=True)  # stored|processed|failed
+    state: Mapped[str] = mapped_column(String(20), default="stored", index=True)  # stored|processed|failed|purged
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # processing attempts, counted before each
     post_action_done: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -34,6 +34,8 @@ def resend(ctx: Context, ref: str) -> str:
             row = s.get(Outbox, int(ref.lstrip("#"))) if ref.lstrip("#").isdigit() else None
             if row is None:
                 raise UnknownMessage(f"no outbox row {ref!r} (see `mailintake replies list`)")
+            if not row.to_address:
+                raise UnknownMessage(f"outbox row {ref!r} has no address left (purged): nothing to resend")
             was = row.state
             key = s.get(Message, row.covers[0].message_id).key if row.covers else ""
             s.add(Decision(kind="resend", message_key=key, value=str(row.id), made_by="cli", made_at=ctx.clock()))
