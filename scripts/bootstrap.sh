@@ -18,15 +18,15 @@ apt_install() {  # install Debian packages that are missing (as root, or with su
     || { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
 }
 
-# libarchive13 + unar read RAR/7z archives; python3-venv because Debian's python3 refuses global pip (PEP 668)
-apt_install python3-venv libarchive13 unar
+# libarchive13 + unar read RAR/7z archives; libgl1 + libglib2.0-0 are what the OpenCV wheel links; python3-venv because Debian's python3 refuses global pip (PEP 668)
+apt_install python3-venv libarchive13 unar libgl1 libglib2.0-0
 if [ "$what" = test ]; then
   # keep the postgresql package from creating and starting a system cluster
   if ! dpkg -s postgresql >/dev/null 2>&1; then
     $sudo mkdir -p /etc/postgresql-common/createcluster.d
     echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/no-main.conf >/dev/null
   fi
-  apt_install dovecot-core dovecot-imapd postgresql openssl procps libreoffice-calc-nogui fonts-noto-cjk
+  apt_install dovecot-core dovecot-imapd postgresql openssl procps libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk
 fi
 
 PY=${PYTHON:-python3}
