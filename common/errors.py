@@ -37,8 +37,28 @@ class SourceError(MailintakeError):
     """A mailbox problem worth one clear line (bad password, unreachable, folder missing …)."""
 
 
+class LoginRefused(SourceError):
+    """The server rejected the username or password (QQ Mail: the authorisation code). Unlike an outage it
+    will not fix itself, so `serve` tells the operator at once."""
+
+
+class MailboxBusy(SourceError):
+    """The provider asks us to come back later (too many logins or connections, account busy): `serve`
+    backs off for longer than after an ordinary outage, and does not count it as a wrong password."""
+
+
 class StoreError(MailintakeError):
     """The database or the storage root cannot be used as it is."""
+
+
+class DiskNearlyFull(StoreError):
+    """The storage disk has less free space than `schedule.min_free_mb`: mail still comes in, but soon
+    will not be storable."""
+
+
+class StorageUnwritable(StoreError):
+    """Writing to the storage root failed (disk full, quota, file size limit, read-only, permissions):
+    nothing is recorded without its bytes, so the mail stays in the mailbox until the store is writable."""
 
 
 class NotMigrated(StoreError):

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from mailintake.common.errors import MailintakeError
 from mailintake.ingest import config as config_mod
 from mailintake.ingest import logs
@@ -29,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.lines:
             print(f"{exc.prefix}: {line}", file=sys.stderr)
         return exc.exit_code
+    except OperationalError as exc:  # the database locked, gone or on a full disk: the operator's problem
+        print(f"error: the database cannot be used: {' '.join(str(exc.orig or exc).split())[:300]}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:  # `mailintake status | head`: the reader left, as Unix tools expect
         _silence_stdout()
         return EXIT_OK

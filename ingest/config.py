@@ -63,6 +63,8 @@ class Mailbox(Server):
     sent_folder: str = ""
     batch_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
     chunk_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
+    idle: bool = True  # `serve`: wait in IMAP IDLE (when offered) to poll within seconds of new mail
+    idle_renew_minutes: float = Field(10, gt=0, le=29)  # re-issue IDLE this often (RFC 2177: under 29)
 
     @model_validator(mode="after")
     def _source_fields(self) -> Mailbox:
@@ -240,6 +242,8 @@ class Schedule(_Section):
     operators: list[str] = []  # the operator's addresses: told once when an outage starts and once when it ends
     alert_after_minutes: float = Field(30, ge=0)  # an outage this long is worth an e-mail
     min_free_mb: int = Field(1024, ge=0)  # the storage disk is "nearly full" below this
+    busy_backoff_minutes: float = Field(10, ge=0)  # first wait after a provider says "too many logins / busy"
+    failed_replies_alert: int = Field(5, ge=1)  # this many automatic replies failed or bounced in a row: tell
     # organiser commands wait this long for a poll in progress to release the processing lock
     lock_wait_seconds: float = Field(120, ge=0)
 

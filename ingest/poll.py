@@ -5,6 +5,7 @@ What was recorded before an outage is processed all the same; the outage is repo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from mailintake.ingest.sources.imap import ImapSource
 from mailintake.ingest.sources.maildir import FileSource
 from mailintake.store.lock import processing_lock
 
+log = logging.getLogger(__name__)
+
 Reporter = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -33,14 +36,53 @@ class PollSummary:
     decisions: list[str] = field(default_factory=list)  # decisions workbooks dropped in the reports folder
 
 
-def poll(ctx: Context, progress: Reporter | None = None, stop: Callable[[], bool] = lambda: False) -> PollSummary:
+class KeptMailbox:
+    """`serve`'s one IMAP connection, kept from poll to poll: logged in once and re-selected each poll, since
+    a login per poll is what makes providers (QQ Mail) throttle a client. Dropped on any error, so the next
+    poll logs in afresh."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.source: ImapSource | None = None
+
+    @contextmanager
+    def open(self) -> Iterator[ImapSource]:
+        src = self._ready()
+        try:
+            yield src
+        except BaseException:
+            self.close()
+            raise
+
+    def _ready(self) -> ImapSource:
+        if self.source is not None:
+            try:
+                self.source.reselect()
+                return self.source
+            except SourceError as exc:  # the server restarted or dropped an idle connection: log in again
+                log.info("kept IMAP connection unusable (%s); logging in again", exc)
+                self.close()
+        mb = self.ctx.config.mailbox
+        self.source = ImapSource(mb, mb.password()).__enter__()
+        return self.source
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+            self.source = None
+
+
+def poll(ctx: Context, progress: Reporter | None = None, stop: Callable[[], bool] = lambda: False,
+         kept: KeptMailbox | None = None) -> PollSummary:
     """One cycle under the processing lock; raises Busy at once if another process holds it. `stop()` is
-    asked between messages (fetching and processing): `serve` finishes the message in hand and returns."""
+    asked between messages (fetching and processing): `serve` finishes the message in hand and returns.
+    `kept`: an IMAP connection to reuse (serve); without it the cycle logs in and out."""
     with processing_lock(ctx.db):
-        return _cycle(ctx, progress, stop)
+        return _cycle(ctx, progress, stop, kept)
 
 
-def _cycle(ctx: Context, progress: Reporter | None, stop: Callable[[], bool]) -> PollSummary:
+def _cycle(ctx: Context, progress: Reporter | None, stop: Callable[[], bool],
+           kept: KeptMailbox | None) -> PollSummary:
     summary = PollSummary()
 
     def stage(name: str) -> fetch.Progress | None:
@@ -48,7 +90,7 @@ def _cycle(ctx: Context, progress: Reporter | None, stop: Callable[[], bool]) ->
 
     lost: SourceError | None = None
     try:
-        result = fetch_new(ctx, stage("fetch"), stop)
+        result = fetch_new(ctx, stage("fetch"), stop, kept)
         summary.fetched, summary.rematched = len(result.recorded), result.rematched
     except SourceError as exc:  # what was recorded before the outage is processed all the same
         lost = exc
@@ -62,19 +104,23 @@ def _cycle(ctx: Context, progress: Reporter | None, stop: Callable[[], bool]) ->
 
 
 @contextmanager
-def open_source(ctx: Context) -> Iterator[ImapSource | FileSource]:
+def open_source(ctx: Context, kept: KeptMailbox | None = None) -> Iterator[ImapSource | FileSource]:
     """The configured mailbox, opened (IMAP: connected, logged in, folder selected)."""
     mb = ctx.config.mailbox
     if mb.source == "maildir":
         yield FileSource(ctx.config.resolve(mb.path))
+        return
+    if kept is not None:
+        with kept.open() as src:
+            yield src
         return
     with ImapSource(mb, mb.password()) as src:
         yield src
 
 
 def fetch_new(ctx: Context, progress: fetch.Progress | None = None,
-              stop: Callable[[], bool] = lambda: False) -> fetch.FetchResult:
-    with open_source(ctx) as src:
+              stop: Callable[[], bool] = lambda: False, kept: KeptMailbox | None = None) -> fetch.FetchResult:
+    with open_source(ctx, kept) as src:
         if isinstance(src, FileSource):
             return fetch.fetch_files(ctx, src, progress, stop)
         try:

@@ -8,9 +8,15 @@ checked). SIGTERM/SIGINT set a stop flag that the pipeline asks between messages
 finished, connections closed, exit 0. An instance lock keeps a second `serve` off the same database; cron
 polls and organiser commands beside it meet only the processing lock, which each job takes per run.
 
+The poll keeps one logged-in IMAP connection from poll to poll, and a second connection waits in IMAP IDLE
+(`ingest.idle`) to wake the poll within seconds of new mail; a provider that says it is busy is left alone
+for `busy_backoff_minutes`, doubling.
+
 An outage (mailbox, SMTP, database) is one log line when it starts and one when it ends, with back-off in
 between; one that lasts `alert_after_minutes` is mailed to `schedule.operators` through the outbox (once),
-and so is its end.
+and so is its end. Some trouble will not pass by itself and is mailed at once: the mailbox password refused
+twice in a row, the storage disk nearly full, `failed_replies_alert` automatic replies in a row failed or
+bounced.
 """
 
 from __future__ import annotations
@@ -27,12 +33,21 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from mailintake.common.errors import MailintakeError, SourceError
+from mailintake.common.errors import (
+    DiskNearlyFull,
+    LoginRefused,
+    MailboxBusy,
+    MailintakeError,
+    SourceError,
+    StorageUnwritable,
+)
 from mailintake.ingest.context import Context
-from mailintake.ingest.digest import make_report
-from mailintake.ingest.poll import poll
+from mailintake.ingest.digest import DIGEST, make_report
+from mailintake.ingest.idle import IdleWatch
+from mailintake.ingest.poll import KeptMailbox, poll
 from mailintake.ingest.replies.send import send_due
 from mailintake.ingest.replies.settle import close_due
 from mailintake.ingest.replies.stage import new_message_id
@@ -44,6 +59,8 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 1800
 TEMP_MAX_AGE_SECONDS = 24 * 3600
+LOGIN_REFUSALS_ALERT = 2  # one refusal may be a provider's hiccup (QQ's message also covers throttling)
+NOT_REPLIES = ("alert", DIGEST)
 
 
 @dataclass
@@ -61,6 +78,7 @@ class Outage:
         return time.monotonic() >= self.retry_at
 
     def failed(self, reason: str, now: dt.datetime, interval: float) -> None:
+        """Count a failure; the next try waits `interval`, doubling with each failure in a row."""
         if self.since is None:
             self.since = now
             log.error("%s unavailable: %s (retrying with back-off; logged again when it recovers)", self.what, reason)
@@ -82,6 +100,11 @@ class Service:
     ctx: Context
     stop: threading.Event = field(default_factory=threading.Event)
     outages: dict[str, Outage] = field(default_factory=dict)
+    kept: KeptMailbox | None = None
+
+    def __post_init__(self) -> None:
+        if self.ctx.config.mailbox.source == "imap":
+            self.kept = KeptMailbox(self.ctx)
 
     def run(self) -> int:
         with instance_lock(self.ctx.db):
@@ -91,11 +114,24 @@ class Service:
             scheduler.start()
             log.info("serving %s: poll every %d s", self.ctx.config.mailbox.folder,
                      self.ctx.config.schedule.poll_seconds)
+            self._start_idle(scheduler)
             self.stop.wait()
             log.info("stopping: finishing the message in hand")
             scheduler.shutdown(wait=True)
+            if self.kept is not None:
+                self.kept.close()
         log.info("stopped")
         return 0
+
+    def _start_idle(self, scheduler: BackgroundScheduler) -> None:
+        mb = self.ctx.config.mailbox
+        if self.kept is None or not mb.idle:
+            return
+
+        def wake() -> None:
+            if not self.stop.is_set():
+                scheduler.modify_job("poll", next_run_time=dt.datetime.now(self.ctx.config.campaign.tz))
+        IdleWatch(mb, wake, self.stop, retry_seconds=self.ctx.config.schedule.poll_seconds).start()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stop.set()
@@ -121,48 +157,78 @@ class Service:
     def guarded(self, what: str, job: Callable[[], None]) -> Callable[[], None]:
         """A job that never raises into the scheduler: outages are tracked, everything else is logged."""
         def run() -> None:
-            outage = self.outages.setdefault(what, Outage(what))
-            if self.stop.is_set() or not outage.may_try():
+            mine, database = (self.outages.setdefault(name, Outage(name)) for name in (what, "database"))
+            if self.stop.is_set() or not (mine.may_try() and database.may_try()):
                 return
             try:
                 job()
             except Busy as exc:
                 log.info("%s: %s", what, exc)
                 return
-            except (SourceError, OperationalError, OSError, MailintakeError) as exc:
-                self._trouble(outage, _reason(exc))
+            except OperationalError as exc:  # the database, whichever job met it: one outage, not one per job
+                self._trouble(database, exc)
+                return
+            except (SourceError, OSError, MailintakeError) as exc:
+                self._trouble(mine, exc)
                 return
             except Exception:
                 log.exception("%s job failed", what)
                 return
-            lasted = outage.recovered(self.ctx.clock())
-            if lasted is not None and outage.alerted:
-                outage.alerted = False
-                self._alert(f"{what} 已恢复", f"{what} 在中断 {_duration(lasted)} 后已恢复正常。")
+            for outage in (mine, database):
+                self._recovered(outage)
         return run
 
-    def _trouble(self, outage: Outage, reason: str) -> None:
-        now = self.ctx.clock()
-        outage.failed(reason, now, self.ctx.config.schedule.poll_seconds)
+    def _recovered(self, outage: Outage) -> None:
+        lasted = outage.recovered(self.ctx.clock())
+        if lasted is not None and outage.alerted:
+            outage.alerted = False
+            self._alert(f"{outage.what} 已恢复", f"{outage.what} 在中断 {_duration(lasted)} 后已恢复正常。")
+
+    def _trouble(self, outage: Outage, exc: BaseException) -> None:
+        now, schedule, reason = self.ctx.clock(), self.ctx.config.schedule, _reason(exc)
+        busy = isinstance(exc, MailboxBusy)
+        outage.failed(reason, now, schedule.busy_backoff_minutes * 60 if busy else schedule.poll_seconds)
         self._note("last_error", f"{outage.what}: {reason}")
-        lasted = now - (outage.since or now)
-        if not outage.alerted and lasted >= dt.timedelta(minutes=self.ctx.config.schedule.alert_after_minutes):
-            outage.alerted = self._alert(f"{outage.what} 中断", f"自 {outage.since:%Y-%m-%d %H:%M} UTC 起，"
-                                                               f"{outage.what} 一直失败：{reason}")
+        if outage.alerted:
+            return
+        urgent = isinstance(exc, DiskNearlyFull | StorageUnwritable) or (
+            isinstance(exc, LoginRefused) and outage.failures >= LOGIN_REFUSALS_ALERT)
+        if urgent or now - (outage.since or now) >= dt.timedelta(minutes=schedule.alert_after_minutes):
+            outage.alerted = self._alert(*_alert_text(outage, exc, reason))
 
     def poll_once(self) -> None:
-        summary = poll(self.ctx, stop=self.stop.is_set)
+        summary = poll(self.ctx, stop=self.stop.is_set, kept=self.kept)
         self._note("poll_ok", f"fetched {summary.fetched}, processed {summary.processed}, "
                               f"failed {len(summary.failed)}")
         for line in summary.decisions:
             log.info("decisions: %s", line)
+        self.watch_replies()
 
     def send_once(self) -> None:
         with processing_lock(self.ctx.db):
             close_due(self.ctx, as_of=self.ctx.clock())
             sent = send_due(self.ctx)
+        self.watch_replies()
         if sent.deferred and not sent.sent:
             raise SourceError(f"outbox rows {sent.deferred} deferred: the SMTP server is not accepting mail")
+
+    def watch_replies(self) -> None:
+        """Replies failing or bouncing in a row mean the sending account is blocked or blacklisted, which
+        the SMTP outage (the server not accepting at all) does not see: tell the operator once, and once
+        when a reply gets through again."""
+        n = self.ctx.config.schedule.failed_replies_alert
+        with self.ctx.db.session() as s:
+            latest = list(s.scalars(select(Outbox.state).where(Outbox.kind.not_in(NOT_REPLIES))
+                                    .where(Outbox.state.in_(("sent", "failed", "bounced")))
+                                    .order_by(Outbox.id.desc()).limit(n)))
+        outage = self.outages.setdefault("replies", Outage("replies"))
+        if len(latest) == n and "sent" not in latest and outage.since is None:
+            outage.since = self.ctx.clock()
+            log.error("the last %d automatic replies all failed or bounced (see `mailintake replies list`)", n)
+            outage.alerted = self._alert("回执连续发送失败", f"最近 {n} 封自动回复全部发送失败或被退回，"
+                                         "发信账户可能被限制或列入黑名单。请用 `mailintake replies list` 查看原因。")
+        elif latest and latest[0] == "sent":
+            self._recovered(outage)
 
     def digest(self) -> None:
         day = self.ctx.clock().astimezone(self.ctx.config.campaign.tz).date()
@@ -175,8 +241,8 @@ class Service:
         expire_temp(self.ctx)
         free = shutil.disk_usage(self.ctx.blobs.root).free
         if free < self.ctx.config.schedule.min_free_mb * 1024 * 1024:
-            raise OSError(f"the storage disk has only {free // (1024 * 1024)} MB free "
-                          f"(below schedule.min_free_mb = {self.ctx.config.schedule.min_free_mb})")
+            raise DiskNearlyFull(f"the storage disk of {self.ctx.blobs.root} has only {free // (1024 * 1024)} MB "
+                                 f"free (below schedule.min_free_mb = {self.ctx.config.schedule.min_free_mb})")
 
     def _note(self, name: str, detail: str) -> None:
         try:
@@ -210,6 +276,18 @@ def expire_temp(ctx: Context) -> int:
             leftover.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _alert_text(outage: Outage, exc: BaseException, reason: str) -> tuple[str, str]:
+    since = f"自 {outage.since:%Y-%m-%d %H:%M} UTC 起，"
+    if isinstance(exc, LoginRefused):
+        return "邮箱登录被拒绝", (f"{since}邮箱登录连续被拒绝：{reason}。请检查用户名和授权码（QQ 邮箱需在“设置—账户”"
+                               "中生成授权码），并更新 password_env 或 password_file 所指的值。在此之前收不到新邮件；"
+                               "已收到的邮件不受影响，邮件仍留在邮箱中。")
+    if isinstance(exc, DiskNearlyFull | StorageUnwritable):
+        return "存储磁盘空间不足", (f"{reason}。请清理或扩容。空间耗尽后新邮件将无法保存（邮件仍留在邮箱中，"
+                                  "不会丢失，空间恢复后自动补收）。")
+    return f"{outage.what} 中断", f"{since}{outage.what} 一直失败：{reason}"
 
 
 def serve(ctx: Context) -> int:

@@ -8,12 +8,17 @@ Mail content never chooses a path: names are hashes.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
 from pathlib import Path
 
+from mailintake.common.errors import StorageUnwritable
+
 KINDS = {"raw": ".eml", "files": ".bin", "quarantine": ".eml", "outbox": ".bin"}
+# what a full disk, a quota, RLIMIT_FSIZE, a read-only mount or lost permissions say
+_UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 class BlobStore:
@@ -45,6 +50,15 @@ class BlobStore:
         target = self.path(kind, sha)
         if target.exists() and target.stat().st_size == len(data):
             return sha
+        try:
+            self._write(target, data)
+        except OSError as exc:
+            if exc.errno in _UNWRITABLE:
+                raise StorageUnwritable(f"cannot write to the storage root {self.root}: {exc.strerror}") from None
+            raise
+        return sha
+
+    def _write(self, target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
         try:
@@ -57,7 +71,6 @@ class BlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         _fsync_dir(target.parent)
-        return sha
 
     def get(self, kind: str, sha256: str) -> bytes:
         return self.path(kind, sha256).read_bytes()

@@ -9,6 +9,7 @@ instance lock of its own for its life, so two services never run on one database
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import fcntl
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from mailintake.common.errors import StoreError
 from mailintake.store.db import Database
@@ -121,7 +123,8 @@ def _advisory(db: Database, wait_seconds: float, key: int) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            with contextlib.suppress(OperationalError):  # the server went away: the lock went with it
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
 def _retry(attempt, wait_seconds: float, holder) -> None:

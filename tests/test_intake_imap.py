@@ -134,7 +134,8 @@ def test_bad_password_gives_one_clear_line(dovecot, imap_config, tmp_path):
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [
         f"error: IMAP 127.0.0.1:{dovecot.tls_port}: login failed for alice: "
-        "wrong username or password (QQ Mail needs an authorisation code)"]
+        "wrong username or password (QQ Mail needs an authorisation code); "
+        "the server said: [AUTHENTICATIONFAILED] Authentication failed."]
 
 
 def test_unreachable_server_gives_one_clear_line(imap_config, tmp_path):

@@ -7,39 +7,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from testkit.cli import box_config, mailintake, status
 from testkit.config import write_config
+from testkit.serving import start_serve, stop, wait_for
 
 FAST = "[schedule]\npoll_seconds = 10\nsend_seconds = 5\n[replies]\nsettle_minutes = 0\n"
-
-
-def start_serve(conf: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mailintake.ingest.cli", *extra, "-c", str(conf), "serve"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
-                            start_new_session=True)
-
-
-def wait_for(check, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.5)
-
-
-def stop(proc: subprocess.Popen, timeout: float = 30) -> tuple[int, str]:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        _, err = proc.communicate()
-        raise
-    return proc.returncode, err
 
 
 def test_serve_ingests_and_replies_then_stops_cleanly_on_sigterm(tmp_path):

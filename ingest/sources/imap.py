@@ -6,9 +6,11 @@ keyword and/or MOVE, and when the server allows neither we simply rely on the da
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as dt
 import logging
+import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,11 +18,15 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailintake.common.errors import SourceError
+from mailintake.common.errors import LoginRefused, MailboxBusy, SourceError
 from mailintake.ingest.config import Mailbox
 from mailintake.ingest.tls import client_context
 
 log = logging.getLogger(__name__)
+
+# What providers say when they want a client to come back later: RFC 5530 response codes, Gmail's
+# "Too many simultaneous connections", Exchange's "try again later", Chinese providers' 频繁/稍后.
+_BUSY_MARKERS = ("[UNAVAILABLE]", "[LIMIT]", "[INUSE]", "TOO MANY", "TRY AGAIN LATER", "频繁", "稍后")
 
 
 @dataclass(frozen=True)
@@ -102,16 +108,27 @@ class ImapSource:
             raise SourceError(f"{self.where}: TLS certificate not trusted ({exc.verify_message}); "
                               "set mailbox.ca_file to the server's CA") from None
         except (TimeoutError, ssl.SSLError, ConnectionError, OSError, IMAPClientError) as exc:
-            raise SourceError(f"{self.where}: cannot connect: {_reason(exc)}") from None
+            error = MailboxBusy if _busy(exc) else SourceError
+            raise error(f"{self.where}: cannot connect: {_reason(exc)}") from None
         try:
             client.login(cfg.username, self._password)
-        except LoginError:
+        except LoginError as exc:
             client.shutdown()
-            raise SourceError(f"{self.where}: login failed for {cfg.username}: "
-                              "wrong username or password (QQ Mail needs an authorisation code)") from None
+            if _busy(exc):
+                raise MailboxBusy(f"{self.where}: the server asks us to come back later: {_reason(exc)}") from None
+            raise LoginRefused(f"{self.where}: login failed for {cfg.username}: wrong username or password "
+                               f"(QQ Mail needs an authorisation code); the server said: {_reason(exc)}") from None
         except (IMAPClientError, OSError) as exc:
             raise SourceError(f"{self.where}: login failed: {_reason(exc)}") from None
         return client
+
+    def reselect(self) -> None:
+        """On a kept connection, between polls: select the folder again, so UIDVALIDITY, the flags the
+        server allows and the new mail are current. A dead connection raises SourceError."""
+        try:
+            self._select()
+        except OSError as exc:
+            raise SourceError(f"{self.where}: connection lost: {_reason(exc)}") from None
 
     def _select(self) -> None:
         assert self.client is not None
@@ -208,8 +225,15 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _busy(exc: BaseException) -> bool:
+    said = _reason(exc).upper()
+    return any(marker in said for marker in _BUSY_MARKERS)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or exc.__class__.__name__
-    if isinstance(exc, bytes):
-        text = exc.decode(errors="replace")
+    if exc.args and isinstance(exc.args[0], bytes):  # imaplib passes the server's words as bytes
+        text = exc.args[0].decode(errors="replace")
+    elif re.fullmatch(r"b(['\"]).*\1", text, re.S):  # … or as their repr (imapclient's LoginError)
+        text = ast.literal_eval(text).decode(errors="replace")
     return text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__

@@ -99,10 +99,18 @@ def start_dovecot() -> Dovecot:
 
 
 class SmtpCapture:
-    """An aiosmtpd handler that keeps every message it is given."""
+    """An aiosmtpd handler that keeps every message it is given; while `refuse` holds a reply (such as
+    "451 4.3.0 try again later" or "550 5.7.1 blocked"), every recipient gets that instead."""
 
     def __init__(self):
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refuse: str | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
