@@ -24,7 +24,7 @@ class MaildirDesk:
     def __init__(self, tmp_path: Path, **sections: dict):
         self.box = tmp_path / "box"
         for sub in ("new", "cur", "tmp"):
-            (self.box / sub).mkdir(parents=True)
+            (self.box / sub).mkdir(parents=True, exist_ok=True)  # exists when a test opens a desk again
         mailbox = {"source": "maildir", "path": str(self.box), **sections.pop("mailbox", {})}
         self.cfg = make_config(tmp_path, mailbox=mailbox, **sections)
         self.ctx: Context = open_context(self.cfg)
