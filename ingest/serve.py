@@ -101,6 +101,7 @@ class Service:
     stop: threading.Event = field(default_factory=threading.Event)
     outages: dict[str, Outage] = field(default_factory=dict)
     kept: KeptMailbox | None = None
+    _sent_at: float = 0.0  # when a poll cycle last let the sender run
 
     def __post_init__(self) -> None:
         if self.ctx.config.mailbox.source == "imap":
@@ -197,12 +198,20 @@ class Service:
             outage.alerted = self._alert(*_alert_text(outage, exc, reason))
 
     def poll_once(self) -> None:
-        summary = poll(self.ctx, stop=self.stop.is_set, kept=self.kept)
+        self._sent_at = time.monotonic()
+        summary = poll(self.ctx, progress=self._between_messages, stop=self.stop.is_set, kept=self.kept)
         self._note("poll_ok", f"fetched {summary.fetched}, processed {summary.processed}, "
                               f"failed {len(summary.failed)}")
         for line in summary.decisions:
             log.info("decisions: %s", line)
         self.watch_replies()
+
+    def _between_messages(self, stage: str, done: int, total: int) -> None:
+        """A long backlog holds the one worker thread (and the processing lock) for a while: replies decided
+        meanwhile go out on the sender's own rhythm instead of waiting for the last message."""
+        if stage == "process" and time.monotonic() - self._sent_at >= self.ctx.config.schedule.send_seconds:
+            self._sent_at = time.monotonic()
+            send_due(self.ctx)  # the cycle holds the processing lock: the sender's usual condition
 
     def send_once(self) -> None:
         with processing_lock(self.ctx.db):

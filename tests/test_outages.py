@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from mailintake.common.vocab import MessageState
 from mailintake.ingest.serve import Service
-from mailintake.store.models import Outbox
+from mailintake.store.models import Message, Outbox
 from testkit.cli import mailintake, status
 from testkit.config import make_config, open_context, with_smtp
 from testkit.mail import plain_mail
@@ -202,3 +203,20 @@ def test_postgresql_gone_for_a_while_is_one_outage_and_serve_carries_on(tmp_path
     assert code == 0, err
     assert err.count("database unavailable") == 1 and err.count("database available again") == 1, err
     assert senders == [f"unit{n}@example.cn" for n in range(3)]
+
+
+def test_replies_go_out_while_a_long_backlog_is_still_being_processed(tmp_path, smtp_server, monkeypatch):
+    service = smtp_service(tmp_path, smtp_server, monkeypatch, mails=3)
+    service.ctx.config.schedule.send_seconds = 0  # every gap between two messages is the sender's turn
+    capture, processed_then = smtp_server["handler"], []
+    keep = capture.handle_DATA
+
+    async def counting(server, session, envelope):
+        with service.ctx.db.session() as s:
+            processed_then.append(s.scalar(select(func.count()).select_from(Message)
+                                           .where(Message.state == MessageState.PROCESSED)))
+        return await keep(server, session, envelope)
+
+    capture.handle_DATA = counting
+    service.guarded("mailbox", service.poll_once)()
+    assert len(capture.messages) == 3 and processed_then[0] < 3, processed_then
