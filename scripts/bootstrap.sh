@@ -26,7 +26,7 @@ if [ "$what" = test ]; then
     $sudo mkdir -p /etc/postgresql-common/createcluster.d
     echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/no-main.conf >/dev/null
   fi
-  apt_install dovecot-core dovecot-imapd postgresql openssl procps libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk
+  apt_install dovecot-core dovecot-imapd postgresql openssl procps libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk chromium chromium-driver
 fi
 
 PY=${PYTHON:-python3}
