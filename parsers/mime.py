@@ -29,6 +29,7 @@ from email.policy import compat32
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+from mailintake.parsers import mime_skeleton
 from mailintake.parsers.filenames import (
     decode_bytes,
     decode_filename,
@@ -114,14 +115,19 @@ def parse_mime(raw: bytes) -> MimeMessage:
     return result
 
 
-def _parse(raw: bytes) -> Message:
+def _parse(raw: bytes, min_body: int | None = mime_skeleton.MIN_BODY) -> Message:
     """The stdlib parser fed from a stream, as BytesParser does, but without newline translation: its
-    TextIOWrapper would turn every CRLF into LF, and a file's bytes (and sha256) with them."""
-    text = io.TextIOWrapper(io.BytesIO(raw), encoding="ascii", errors="surrogateescape", newline="")
+    TextIOWrapper would turn every CRLF into LF, and a file's bytes (and sha256) with them. It reads only
+    the message's skeleton (`mime_skeleton`): leaf bodies of `min_body` bytes or more are put back after,
+    not read line by line (None: the stdlib reads everything, as the fuzzers' reference)."""
+    cut = mime_skeleton.skeleton(raw, min_body) if min_body is not None else mime_skeleton.Skeleton(raw)
+    text = io.TextIOWrapper(io.BytesIO(cut.raw), encoding="ascii", errors="surrogateescape", newline="")
     try:
-        return Parser(policy=compat32).parse(text)
+        msg = Parser(policy=compat32).parse(text)
     finally:
         text.detach()
+    mime_skeleton.restore(msg, cut.bodies)
+    return msg
 
 
 @dataclass

@@ -59,6 +59,7 @@ from mailintake.common.vocab import Kind, Role
 from mailintake.ingest.samples import clients, documents, hostile, images, zips
 from mailintake.ingest.samples.mailbox import person
 from mailintake.parsers import bounces as bounce_mod
+from mailintake.parsers import mime as mime_mod
 from mailintake.parsers.archives import expand, open_archive
 from mailintake.parsers.decision_sheet import DecisionSheet, SheetDecision, SheetProblem, read_decision_sheet
 from mailintake.parsers.documents import DocumentContent, decode_text, read_document
@@ -581,7 +582,24 @@ def mangled(seeds, family: str, tokens: tuple[bytes, ...], max_ops: int = 8) -> 
 # --- 1. whole messages --------------------------------------------------------------------------------------
 
 
+def mime_tree(msg) -> list[tuple]:
+    """Everything the stdlib parser found, part by part: what the skeleton short cut must reproduce."""
+    return [(p.get_content_type(), p.get_unixfrom(), list(p.raw_items()),
+             p._payload if isinstance(p._payload, str) else None, p.preamble, p.epilogue,
+             [type(d).__name__ for d in p.defects]) for p in msg.walk()]
+
+
+def skeleton_agrees(raw: bytes) -> None:
+    """Parsing the skeleton (every leaf body cut out, however small) gives the stdlib's own parts."""
+    try:
+        reference = mime_tree(mime_mod._parse(raw, None))
+    except Exception:  # the stdlib itself gives up (hostile nesting): parse_mime falls back to headers
+        return
+    assert mime_tree(mime_mod._parse(raw, 1)) == reference
+
+
 def parsed(raw: bytes) -> MessageFacts:
+    skeleton_agrees(raw)
     with contained() as allowance:
         facts = parse_message(raw, SETTINGS)
         envelope = parse_envelope(raw, Overrun(None, "time", 300.0))
