@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from mailintake.ingest.config import Config
 from mailintake.ingest.faults import Faults
 from mailintake.ingest.registry import Registry, district_names
+from mailintake.ingest.timings import StageTimes
 from mailintake.ingest.worker import ParseWorker, WorkerLimits
 from mailintake.parsers.facts import ParserSettings
 from mailintake.reports.queries import ReportScope
@@ -37,6 +38,7 @@ class Context:
     parser: ParseWorker
     clock: Clock = field(default=utc_now)
     faults: Faults = field(default_factory=Faults)  # test-only crash points (ingest/faults.py)
+    times: StageTimes = field(default_factory=StageTimes)  # per-stage seconds, for the benchmark
 
     @classmethod
     def open(cls, config: Config, clock: Clock = utc_now, migrated: bool = True) -> Context:
@@ -48,7 +50,7 @@ class Context:
         settings = config.parser_settings()
         limits = WorkerLimits(config.limits.parse_seconds, config.limits.parse_memory_mb * 1024 * 1024)
         return cls(config, db, blobs, Registry(config), settings, ParseWorker(settings, limits), clock,
-                   Faults.from_env())
+                   Faults.from_env(), StageTimes.from_env())
 
     def close(self) -> None:
         self.parser.close()

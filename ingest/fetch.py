@@ -51,10 +51,11 @@ def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = Non
     _retry_post_actions(db, source)
     entries = source.entries(source.uids_after(last_uid))
     done: list[int] = []
-    for n, (entry, raw) in enumerate(source.bodies(entries), 1):
+    for n, (entry, raw) in enumerate(ctx.times.timed("fetch", source.bodies(entries)), 1):
         if stop():
             break
-        msg_id, rematched = _record_imap(ctx, source, entry, raw, rematch=entry.uid <= rescan_until)
+        with ctx.times.measure("store"):
+            msg_id, rematched = _record_imap(ctx, source, entry, raw, rematch=entry.uid <= rescan_until)
         ctx.faults.reached("recorded")
         result.rematched += rematched
         if msg_id is not None:

@@ -56,7 +56,8 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
             return done - len(failed), failed
         done = n
         close_due(ctx, as_of=arrived)  # bursts that had settled before this message arrived
-        key = process_one(ctx, msg_id, replies=True)
+        with ctx.times.measure("process"):
+            key = process_one(ctx, msg_id, replies=True)
         if key:
             failed.append(key)
         if progress:
@@ -118,7 +119,11 @@ def parse(s: Session, ctx: Context, msg: Message) -> MessageFacts:
     """The message's facts, from its raw bytes where the committed rows say they are, parsed in the
     bounded worker. A file that stalls the worker is set aside (`processing_limit`) and the message parsed
     again without it; a stall before any file is read leaves the envelope only."""
-    raw = ctx.blobs.get(raw_area(s, msg.sha256), msg.sha256)
+    with ctx.times.measure("parse"):
+        return _parse_bounded(ctx, ctx.blobs.get(raw_area(s, msg.sha256), msg.sha256))
+
+
+def _parse_bounded(ctx: Context, raw: bytes) -> MessageFacts:
     skip: dict[int, Overrun] = {}
     for _ in range(MAX_SET_ASIDE + 1):
         out = ctx.parser.parse(raw, skip)

@@ -98,6 +98,7 @@ def _cycle(ctx: Context, progress: Reporter | None, stop: Callable[[], bool],
     summary.decisions = apply_dropped(ctx)
     # still under the lock: a row found `sending` is one a crashed sender left, never one in flight
     summary.replies = send_due(ctx)
+    ctx.times.save()
     if lost is not None:
         raise lost
     return summary
