@@ -6,7 +6,7 @@
 1. Starts a throwaway Dovecot on loopback (tests/servers/dovecot.sh) after checking the disk, and APPENDs N
    realistic submissions: per unit a sealed report and the summary table, per candidate the 推荐表, an ID photo
    and 3-5 life photos (JPEGs over 2 MiB, from a seeded pool cached in ~/.cache/mailintake-bench, each copy
-   made distinct by a JPEG comment), 1-3 candidates a mail, every fourth mail's photos zipped, every fifth
+   made distinct by a JPEG comment), one or two candidates a mail, every fourth mail's photos zipped, every fifth
    unit sending in two mails. `--small` uses 300 KB photos (and the config lowers the size rule).
 2. The raw fetch: a bare imapclient loop (debug logging off) downloading every body and dropping it, over
    plain IMAP and over TLS - the limit.
@@ -96,7 +96,7 @@ def backlog(n: int, small: bool) -> list[bytes]:
         district = DISTRICTS[unit_no % len(DISTRICTS)]
         unit = f"{district}科协" if unit_no < len(DISTRICTS) else f"{district}科协{unit_no // len(DISTRICTS)}"
         people = [SURNAMES[(unit_no + k) % 10] + GIVEN[(unit_no * 3 + k) % 10] + "一二三"[k] for k in
-                  range(1 + unit_no % 3)]
+                  range(1 + unit_no % 2)]  # one or two candidates: 15-45 MB, under QQ Mail's 50 MB
         files = [sealed_report(unit, unit_no), summary(unit, [person(p, "女", "1980.05", "研究员") for p in people])]
         photos: list[tuple[str, bytes]] = []
         for k, name in enumerate(people):

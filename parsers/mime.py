@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from mailintake.parsers.filenames import (
 from mailintake.parsers.filetypes import detect_type, is_image
 from mailintake.parsers.photo_names import parse_photo_name
 
+_HIGH_BYTES = re.compile(rb"[\x80-\xff]")
 SIGNATURE_MAX_BYTES = 300 * 1024  # inline images at least this big are always material
 TINY_IMAGE_BYTES = 16 * 1024  # an inline image smaller than this is an icon, whatever its format
 MAX_DEPTH = 40  # deeper nesting is hostile; the parts below it are reported, not read
@@ -83,12 +85,13 @@ class MimeMessage:
     parts: list[MimePart] = field(default_factory=list)  # its own files; a forwarded message's are in `inner`
 
 
-def parse_mime(raw: bytes) -> MimeMessage:
-    """Everything readable in `raw`; structural problems become `defects`, never exceptions."""
+def parse_mime(raw: bytes, min_body: int | None = mime_skeleton.MIN_BODY) -> MimeMessage:
+    """Everything readable in `raw`; structural problems become `defects`, never exceptions. (`min_body`:
+    the skeleton's threshold; None reads everything with the stdlib, as the fuzzers' reference.)"""
     defects: list[str] = []
     losses: list[str] = []
     try:
-        msg = _parse(raw)
+        msg = _parse(raw, min_body)
     except Exception as exc:  # RecursionError on hostile nesting, or a parser bug
         defects.append(f"unparseable message, headers only: {type(exc).__name__}")
         losses.append("unparseable")
@@ -115,7 +118,7 @@ def parse_mime(raw: bytes) -> MimeMessage:
     return result
 
 
-def _parse(raw: bytes, min_body: int | None = mime_skeleton.MIN_BODY) -> Message:
+def _parse(raw: bytes, min_body: int | None = mime_skeleton.MIN_BODY, as_text: bool = False) -> Message:
     """The stdlib parser fed from a stream, as BytesParser does, but without newline translation: its
     TextIOWrapper would turn every CRLF into LF, and a file's bytes (and sha256) with them. It reads only
     the message's skeleton (`mime_skeleton`): leaf bodies of `min_body` bytes or more are put back after,
@@ -126,7 +129,7 @@ def _parse(raw: bytes, min_body: int | None = mime_skeleton.MIN_BODY) -> Message
         msg = Parser(policy=compat32).parse(text)
     finally:
         text.detach()
-    mime_skeleton.restore(msg, cut.bodies)
+    mime_skeleton.restore(msg, cut.bodies, as_text)
     return msg
 
 
@@ -298,10 +301,16 @@ def _payload_bytes(part: Message, out: MimeMessage) -> bytes:
     """Decode base64 straight from the stored text (no intermediate copies) and quoted-printable per RFC
     2045; 7bit/8bit/binary bodies are their raw bytes, line ends included. Anything odd goes through the
     stdlib, which tolerates bad padding and records a defect."""
+    cte = _transfer_encoding(part)
+    body = getattr(part, mime_skeleton.BODY, None)  # a big body the skeleton kept as raw bytes
+    if body is not None:
+        if cte == "base64" and not _HIGH_BYTES.search(body):  # the text path's a2b_base64 would see the same
+            with contextlib.suppress(binascii.Error, ValueError):
+                return binascii.a2b_base64(body)
+        part._payload = mime_skeleton.text(body)  # anything else: the stdlib's own text, as below
     payload = part._payload  # the stored text: get_payload() would decode raw 8-bit bytes (lossily) by charset
     if not isinstance(payload, str):
         return b""
-    cte = _transfer_encoding(part)
     if cte == "base64":
         try:
             return binascii.a2b_base64(payload)

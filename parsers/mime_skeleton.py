@@ -27,10 +27,13 @@ _HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]*:|[\t ]")  # email.feedp
 _EOL = b"\r\n"
 
 
+BODY = "mailintake_body"  # the attribute `restore` gives a part: its elided body, as raw bytes
+
+
 @dataclass
 class Skeleton:
     raw: bytes  # the message with its big leaf bodies replaced by tokens
-    bodies: dict[str, str] = field(default_factory=dict)  # token -> the payload the stdlib would store
+    bodies: dict[str, memoryview] = field(default_factory=dict)  # token -> the bytes of the stdlib's payload
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,26 @@ def skeleton(raw: bytes, min_body: int = MIN_BODY) -> Skeleton:
     return _cut(raw, cuts) if cuts else Skeleton(raw)
 
 
-def restore(msg: Message, bodies: dict[str, str]) -> None:
-    """Put the elided payloads back into the parsed skeleton."""
+def restore(msg: Message, bodies: dict[str, memoryview], as_text: bool = False) -> None:
+    """Put the elided bodies back into the parsed skeleton: as the `BODY` attribute, a view of the raw bytes
+    (no text copy of a 30 MB body: `mime._payload_bytes` decodes base64 straight from it, and makes the
+    stdlib's text only for other encodings), or `as_text`, as the very payload the stdlib would store."""
     if not bodies:
         return
     size = len(next(iter(bodies)))
     for part in msg.walk():
         payload = part._payload
         if isinstance(payload, str) and len(payload) == size and payload in bodies:
-            part._payload = bodies[payload]
+            if as_text:
+                part._payload = text(bodies[payload])
+            else:
+                part._payload = ""  # nothing else reads a leaf's body; if it did, it would find it empty
+                setattr(part, BODY, bodies[payload])
+
+
+def text(body: memoryview) -> str:
+    """The body as the stdlib stores it: ASCII, other bytes as surrogates."""
+    return bytes(body).decode("ascii", "surrogateescape")
 
 
 def _walk(raw: bytes, pos: int, stack: tuple[bytes, ...], cuts: list, min_body: int, digest: bool) -> int | None:
@@ -167,18 +181,17 @@ def _cut(raw: bytes, cuts: list[tuple[int, int, bool]]) -> Skeleton:
     pos = 0
     for n, (start, end, strip) in enumerate(cuts):
         token = f"mailintake-elided-{nonce}-{n:06d}"
-        body = raw[start:end]
-        tail = _final_eol(body) if strip else b""
-        bodies[token] = body[:len(body) - len(tail)].decode("ascii", "surrogateescape")
+        tail = _final_eol(raw, start, end) if strip else b""
+        bodies[token] = memoryview(raw)[start:end - len(tail)]
         pieces += [raw[pos:start], token.encode(), tail]
         pos = end
     pieces.append(raw[pos:])
     return Skeleton(b"".join(pieces), bodies)
 
 
-def _final_eol(body: bytes) -> bytes:
+def _final_eol(raw: bytes, start: int, end: int) -> bytes:
     """The one line end the stdlib strips from a part's body before the next delimiter."""
     for eol in (b"\r\n", b"\n", b"\r"):
-        if body.endswith(eol):
+        if raw.endswith(eol, start, end):
             return eol
     return b""

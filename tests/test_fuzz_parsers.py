@@ -590,12 +590,14 @@ def mime_tree(msg) -> list[tuple]:
 
 
 def skeleton_agrees(raw: bytes) -> None:
-    """Parsing the skeleton (every leaf body cut out, however small) gives the stdlib's own parts."""
+    """Parsing the skeleton (every leaf body cut out, however small) gives the stdlib's own parts, and the
+    same decoded message."""
     try:
         reference = mime_tree(mime_mod._parse(raw, None))
     except Exception:  # the stdlib itself gives up (hostile nesting): parse_mime falls back to headers
         return
-    assert mime_tree(mime_mod._parse(raw, 1)) == reference
+    assert mime_tree(mime_mod._parse(raw, 1, as_text=True)) == reference
+    assert parse_mime(raw, min_body=1) == parse_mime(raw, min_body=None)
 
 
 def parsed(raw: bytes) -> MessageFacts:

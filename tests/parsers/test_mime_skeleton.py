@@ -18,7 +18,8 @@ def tree(msg) -> list[tuple]:
 
 
 def assert_same(raw: bytes, elided: int) -> None:
-    assert tree(mime._parse(raw, 1)) == tree(mime._parse(raw, None))
+    assert tree(mime._parse(raw, 1, as_text=True)) == tree(mime._parse(raw, None))
+    assert mime.parse_mime(raw, min_body=1) == mime.parse_mime(raw, min_body=None)
     assert len(mime_skeleton.skeleton(raw, 1).bodies) == elided
 
 
@@ -79,4 +80,5 @@ def test_only_big_bodies_are_cut_in_real_use():
     raw = mixed(leaf("small.jpg"), leaf("big.jpg", body=BODY * 10))
     cut = mime_skeleton.skeleton(raw)
     assert len(cut.bodies) == 1 and len(cut.raw) < len(raw) // 5
-    assert tree(mime._parse(raw)) == tree(mime._parse(raw, None))
+    assert tree(mime._parse(raw, as_text=True)) == tree(mime._parse(raw, None))
+    assert mime.parse_mime(raw) == mime.parse_mime(raw, min_body=None)
