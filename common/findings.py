@@ -56,7 +56,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "report_unsealed": (WARNING, "推荐工作情况报告“{subject}”未检测到推荐单位公章，请确认已加盖公章。"),
     "id_photo_format": (
         WARNING,
-        "证件照“{subject}”{problems:id_problems}，应为小2寸（宽高比{ratio_min:.2f}–{ratio_max:.2f}）彩色竖版照片。",
+        "证件照“{subject}”{problems:id_problems}，应为小2寸（宽高比{ratio_min:.2f}–{ratio_max:.2f}）正面免冠彩色竖版照片。",
+    ),
+    "photo_reused": (
+        WARNING,
+        "照片“{subject}”（{person}）与“{other}”（{other_person}）是同一张照片，请核实是否误用了其他人选的照片。",
     ),
     "previously_honoured": (WARNING, "候选人{subject}已获得相关荣誉称号，原则上不再推荐。"),
     "ineligible_role": (WARNING, "候选人{subject}的职务（{post}）可能不符合推荐范围（现役军人或司局级以上领导干部）。"),
@@ -68,6 +72,13 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "file_corrupt": (ERROR, "文件“{subject}”{reason:reason}，无法打开，请重新发送。"),
     "markings_not_checked": (WARNING, "“{subject}”为扫描件或无文字层，未能检查密级标识。"),
+    "ocr_failed": (WARNING, "扫描件“{subject}”的文字识别未能完成（{reason:reason}），其中的文字未能读取。"),
+    "summary_scanned": (
+        WARNING,
+        "推荐人选汇总表“{subject}”为扫描件，系统按文字识别读出人选{count}名（{names:list}），可能不准确，"
+        "请另发Excel格式（.xlsx或.xls）。"),
+    "legacy_format": (
+        WARNING, "“{subject}”为旧版Office或WPS格式（.{kind}），{reason:reason}，请另存为.docx或.xlsx格式后重新发送。"),
     "nested_too_deep": (ERROR, "压缩包“{subject}”中嵌套的压缩包层数过多，未予解压，请直接打包全部材料。"),
     "document_too_complex": (
         ERROR, "文件“{subject}”过于复杂，系统未能完整检查，请转换为普通PDF或Word文档后重新发送。"),
@@ -90,6 +101,8 @@ VARIANTS: dict[tuple[str, str], str] = {
     ("photo_too_small", "inline"): (
         "照片“{subject}”是粘贴在邮件正文中的图片，已被邮件客户端压缩为{size:size}（要求不小于{minimum:size}），"
         "请将原图作为附件发送。"),
+    ("photo_reused", "id_as_life"): "证件照“{other}”又作为生活或工作照片“{subject}”报送，请另选一张生活或工作照片。",
+    ("photo_reused", "same_person"): "照片“{subject}”与“{other}”是同一张照片，请另选一张生活或工作照片。",
 }
 
 # reason codes -> the words they stand for; a reason may use the finding's other params
@@ -118,6 +131,14 @@ REASONS: dict[str, str] = {
     "limit_time": "处理时间超过{limit:.0f}秒",
     "limit_memory": "所需内存超过{limit:size}",
     "limit_died": "读取时处理程序异常退出",
+    # reading scans (OCR) and converting legacy Office files, each in its own bounded child process
+    "ocr_time": "每页识别时间超过{limit:.0f}秒",
+    "ocr_memory": "所需内存超过{limit:size}",
+    "ocr_died": "识别程序异常退出",
+    "ocr_unavailable": "识别组件不可用",
+    "converter_missing": "系统无法转换此格式，其内容未能读取",
+    "convert_failed": "转换失败，其内容未能读取",
+    "convert_time": "转换时间超过{limit:.0f}秒，其内容未能读取",
 }
 
 # what a damaged message may have lost (parsers/mime.py records the codes)
@@ -128,7 +149,10 @@ CATEGORY_LABELS = {"district": "区县", "society": "学会", "institution": "�
 SIGNAL_LABELS = {"summary": "汇总表", "sender_config": "配置的发件地址", "subject": "邮件主题",
                  "report": "报告", "filename": "附件名", "sender_history": "此前来信", "decision": "组织方指定"}
 _ID_PROBLEMS = {"landscape": "为横版照片（{width}×{height}）", "square": "为方形照片（{width}×{height}）",
-                "ratio": "宽高比为{ratio:.2f}（{width}×{height}）", "greyscale": "为黑白照片"}
+                "ratio": "宽高比为{ratio:.2f}（{width}×{height}）", "greyscale": "为黑白照片",
+                "face_none": "未检测到正面人像", "face_profile": "人像为侧面", "faces_many": "检测到{faces}张人脸",
+                "face_small": "人像过小（人脸宽度约为照片宽度的{face_width:.0%}）",
+                "face_large": "人像过大（人脸宽度约为照片宽度的{face_width:.0%}）", "face_off_centre": "人像未居中"}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from mailintake.common.errors import ConfigError, NotMigrated, SourceError
 from mailintake.ingest.config import Config
 from mailintake.ingest.sources.imap import ImapSource
 from mailintake.ingest.tls import client_context
+from mailintake.parsers.ocr import engine_check
 from mailintake.store.db import make_engine, require_current
 
 
@@ -19,7 +20,25 @@ def run_checks(cfg: Config) -> list[tuple[str, str | None]]:
     checks = [("database", _database(cfg)), ("mailbox", _mailbox(cfg))]
     if cfg.replies.mode == "smtp":
         checks.append(("smtp", _smtp(cfg)))
-    return checks
+    return [*checks, ("converter", _converter(cfg)), ("ocr", _ocr(cfg))]
+
+
+def _converter(cfg: Config) -> str | None:
+    """LibreOffice for .doc/.wps/.et (and .xls xlrd cannot read); switched off with `documents.soffice = ""`."""
+    wanted = cfg.documents.soffice
+    if wanted.strip() and cfg.documents.soffice_path() is None:
+        return (f"the converter is missing: LibreOffice not found (documents.soffice = {wanted!r}), so .doc/.wps/.et "
+                "files get legacy_format and are not read; install libreoffice-writer-nogui and libreoffice-calc-nogui")
+    return None
+
+
+def _ocr(cfg: Config) -> str | None:
+    """The OCR child starts and loads its models within its limits; switched off with `ocr_max_pages = 0`."""
+    settings = cfg.document_settings()
+    if settings.ocr_max_pages <= 0:
+        return None
+    problem, _ = engine_check(settings)
+    return None if problem is None else f"{problem}: scans get ocr_failed and keep markings_not_checked"
 
 
 def _database(cfg: Config) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailintake.common.errors import ConfigError
-from mailintake.parsers.facts import ArchiveLimits, ParserSettings
+from mailintake.parsers.facts import ArchiveLimits, DocumentSettings, ParserSettings
 
 
 class _Section(BaseModel):
@@ -103,6 +104,8 @@ class Photos(_Section):
     id_ratio_min: float = Field(0.66, gt=0)
     id_ratio_max: float = Field(0.80, gt=0)
     max_pixels: int = Field(120_000_000, gt=0)
+    # two photos are one picture when their perceptual hashes (256 bits) differ in at most this many bits
+    reuse_distance: int = Field(10, ge=0, le=256)
 
 
 class Archives(_Section):
@@ -256,6 +259,22 @@ class Limits(_Section):
     parse_memory_mb: int = Field(2048, ge=128)
 
 
+class Documents(_Section):
+    """Scans are read by OCR (RapidOCR, models inside its package) and legacy .doc/.wps/.et/.xls files are
+    converted by LibreOffice, each in a child process with its own limits (inside the parse's `[limits]`)."""
+
+    ocr_max_pages: int = Field(3, ge=0, le=50)  # pages read per scan: the first ones and the last; 0 = no OCR
+    ocr_page_seconds: float = Field(60, gt=0)  # per page; an overrun gives `ocr_failed`, never a hang
+    # the OCR child's address-space limit (virtual, not resident: the models take ~1.6 GB of it, ~600 MB resident)
+    ocr_memory_mb: int = Field(3072, ge=256)
+    soffice: str = "soffice"  # LibreOffice's program (looked up on PATH); "" = do not convert legacy files
+    convert_seconds: float = Field(120, gt=0)  # per conversion (a fresh LibreOffice profile each time)
+
+    def soffice_path(self) -> str | None:
+        """The program to run, or None when it is switched off or not installed."""
+        return shutil.which(self.soffice) if self.soffice.strip() else None
+
+
 class Config(_Section):
     mailbox: Mailbox
     smtp: Smtp = Smtp()
@@ -267,6 +286,7 @@ class Config(_Section):
     decisions: Decisions = Decisions()
     schedule: Schedule = Schedule()
     limits: Limits = Limits()
+    documents: Documents = Documents()
     path: Path | None = None  # where it was read from; relative paths resolve against its folder
 
     def resolve(self, value: str) -> Path:
@@ -294,6 +314,19 @@ class Config(_Section):
             id_ratio_max=ph.id_ratio_max,
             max_image_pixels=ph.max_pixels,
             archives=ArchiveLimits(ar.max_total_bytes, ar.max_ratio, ar.max_entries, ar.max_depth),
+            documents=self.document_settings(),
+        )
+
+    def document_settings(self) -> DocumentSettings:
+        """The OCR cache lives under the storage root; a config read from no file (an in-memory one) has no
+        anchor for a relative root, so it gets no cache rather than one in whatever directory is current."""
+        doc = self.documents
+        root = self.resolve(self.storage.root)
+        return DocumentSettings(
+            ocr_max_pages=doc.ocr_max_pages, ocr_page_seconds=doc.ocr_page_seconds,
+            ocr_memory_bytes=doc.ocr_memory_mb * 1024 * 1024,
+            ocr_cache_dir=str(root / "cache" / "ocr") if root.is_absolute() else None,
+            soffice=doc.soffice_path(), convert_seconds=doc.convert_seconds,
         )
 
 

@@ -53,7 +53,7 @@ def _rows(s: Session, model: type, m: Message) -> list:
 
 def _file_row(m: Message, a: Attachment) -> rules.FileRow:
     return rules.FileRow(a.id, m.key, a.display_name, Role(a.role), a.person, a.seq, a.sealed,
-                         a.facts.get("summary"), [stored_finding(f) for f in a.findings])
+                         a.facts.get("summary"), [stored_finding(f) for f in a.findings], a.sha256, a.phash)
 
 
 def stored_finding(f: Finding) -> F.Finding:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from mailintake.common import findings as F
 from mailintake.common.vocab import MessageState
 from mailintake.ingest.context import Context
-from mailintake.parsers.facts import ExtractedFile, MessageFacts
+from mailintake.parsers.facts import ExtractedFile, FaceFacts, MessageFacts
 from mailintake.store.effects import BlobEffects
 from mailintake.store.models import Attachment, Finding, Message
 
@@ -66,6 +66,8 @@ def _attachment(msg: Message, ordinal: int, f: ExtractedFile) -> Attachment:
     if f.photo is not None:
         facts["photo"] = {k: getattr(f.photo, k) for k in
                           ("format", "width", "height", "mode", "colour", "plain_background", "problem")}
+        if f.photo.faces is not None:
+            facts["photo"]["faces"] = _faces(f.photo.faces)
     if f.summary is not None:
         facts["summary"] = {"unit": f.summary.unit,
                             "rows": [{"name": r.name, **r.fields} for r in f.summary.rows]}
@@ -75,7 +77,14 @@ def _attachment(msg: Message, ordinal: int, f: ExtractedFile) -> Attachment:
         message_id=msg.id, ordinal=ordinal, parent_ordinal=f.parent, display_name=f.display_name,
         sha256=f.sha256, size=f.size, detected_type=f.detected_type, role=f.role, role_reason=f.role_reason,
         person=f.person, seq=f.seq, inline=f.inline, sealed=f.sealed, facts=facts,
+        phash=f.photo.phash if f.photo is not None else None,
     )
+
+
+def _faces(faces: FaceFacts) -> dict:
+    """What the face detector saw, for the organisers and a later look: boxes as shares of the photo."""
+    return {"frontal": [[round(v, 3) for v in (b.x, b.y, b.w, b.h)] for b in faces.frontal],
+            "profile": faces.profile, "problem": faces.problem}
 
 
 def _earliest_copy(s: Session, msg: Message, facts: MessageFacts) -> int | None:

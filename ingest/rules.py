@@ -32,6 +32,8 @@ class FileRow:
     sealed: bool | None
     summary: dict | None  # {"unit": str|None, "rows": [{"name": ..., field: value}]}
     findings: list[Finding]
+    sha256: str = ""
+    phash: str | None = None  # photos: the perceptual hash of the picture (hex)
 
 
 @dataclass
@@ -90,6 +92,7 @@ def judge(category: str, quota: int, files: list[FileRow], messages: list[Messag
     if summary is not None:
         found += _unknown_people(current, {c.name for c in candidates})
     found += [Judged("attachment", x) for f in current for x in f.findings]
+    found += _reused_photos(current, campaign.photos.reuse_distance)
     found += [Judged("unit", x) for m in messages for x in m.findings if x.code == "unit_conflict"]
     late = any(m.late_undecided for m in messages)
     if late:
@@ -186,6 +189,38 @@ def _unit_findings(category: str, quota: int, current: list[FileRow], summary: F
         out.append(Judged("unit", F.make("quota_exceeded", None, count=len(candidates), category=category,
                                          quota=quota)))
     return out
+
+
+def _reused_photos(current: list[FileRow], distance: int) -> list[Judged]:
+    """One picture sent twice among the unit's current photos (the same bytes, or perceptual hashes at most
+    `distance` bits apart: a re-saved or resized copy): under two candidates, or one candidate's ID photo again
+    as a life photo, or one life photo twice. A warning naming both files, each copy against the first."""
+    photos = [f for f in current if f.role in (Role.ID_PHOTO, Role.LIFE_PHOTO) and f.person]
+    out: list[Judged] = []
+    for i, f in enumerate(photos):
+        first = next((g for g in photos[:i] if _same_picture(f, g, distance)), None)
+        if first is not None:
+            out.append(Judged("unit", _reuse_finding(f, first)))
+    return out
+
+
+def _same_picture(a: FileRow, b: FileRow, distance: int) -> bool:
+    if a.sha256 and a.sha256 == b.sha256:
+        return True
+    if not a.phash or not b.phash or len(a.phash) != len(b.phash):
+        return False  # a photo recorded before hashes were kept, or one that could not be decoded
+    return (int(a.phash, 16) ^ int(b.phash, 16)).bit_count() <= distance
+
+
+def _reuse_finding(copy: FileRow, first: FileRow) -> Finding:
+    """Said of the copy; the ID photo is always the original when it comes back as a life photo."""
+    if copy.person == first.person and Role.ID_PHOTO in (copy.role, first.role):
+        life, id_photo = (copy, first) if copy.role == Role.LIFE_PHOTO else (first, copy)
+        return F.make("photo_reused", life.display_name, person=life.person, other=id_photo.display_name,
+                      other_person=id_photo.person, id_as_life=True)
+    flag = {"same_person": True} if copy.person == first.person else {}
+    return F.make("photo_reused", copy.display_name, person=copy.person, other=first.display_name,
+                  other_person=first.person, **flag)
 
 
 def _unknown_people(current: list[FileRow], names: set[str]) -> list[Judged]:

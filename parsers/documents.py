@@ -61,7 +61,7 @@ class DocumentContent:
 
 def read_document(data: bytes, kind: str, render_pages: int = 3) -> DocumentContent:
     """Text and pictures of a document of detected `kind`; never raises."""
-    if kind in LEGACY_KINDS:
+    if kind in LEGACY_KINDS:  # `parsers.legacy` converts them to docx/xlsx first when LibreOffice is there
         return DocumentContent(None, [], LEGACY)
     if kind != "pdf" and kind not in _READERS:
         return DocumentContent(None, [], UNSUPPORTED)

@@ -25,6 +25,19 @@ class ArchiveLimits:
 
 
 @dataclass(frozen=True)
+class DocumentSettings:
+    """Reading scans (OCR, `parsers.ocr`) and legacy Office files (LibreOffice, `parsers.legacy`), both in
+    bounded child processes."""
+
+    ocr_max_pages: int  # pages read per scan: the first ones and the last; 0 = no OCR
+    ocr_page_seconds: float  # per page, rendering included; the OCR child is killed when it overruns
+    ocr_memory_bytes: int  # the OCR child's address-space limit
+    ocr_cache_dir: str | None  # results by the file's sha256 (`<storage root>/cache/ocr`); None = no cache
+    soffice: str | None  # LibreOffice's program, found on PATH or as given; None = no conversion
+    convert_seconds: float  # per conversion; LibreOffice is killed when it overruns
+
+
+@dataclass(frozen=True)
 class ParserSettings:
     """Campaign-dependent knobs the parsers need. No defaults here: `Config.parser_settings()` is their
     one source, so a configured limit reaches every parser that applies it."""
@@ -34,6 +47,26 @@ class ParserSettings:
     id_ratio_max: float
     max_image_pixels: int
     archives: ArchiveLimits
+    documents: DocumentSettings
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face the detector found, as shares (0..1) of the upright photo's width and height."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True)
+class FaceFacts:
+    """What `parsers.faces` saw: the frontal faces (largest first) and, when there is none, a profile."""
+
+    frontal: tuple[FaceBox, ...] = ()
+    profile: bool = False
+    problem: str | None = None  # "detector_missing": the cascade files are not installed, nothing was looked at
 
 
 @dataclass
@@ -45,6 +78,8 @@ class PhotoInfo:
     colour: bool = True
     plain_background: bool = False
     problem: str | None = None  # "corrupt" | "bomb" | None
+    faces: FaceFacts | None = None  # None: not looked for (a landscape photo, or not decoded)
+    phash: str | None = None  # perceptual hash of the upright picture (imagehash.phash 16×16: 64 hex digits)
 
 
 @dataclass
@@ -81,6 +116,7 @@ class ExtractedFile:
     parent: int | None = None  # index in MessageFacts.files of the containing archive
     inline: bool = False
     text: str | None = None  # extracted document text (None: no text layer / not a document)
+    ocr: bool = False  # the text was read from a scan by OCR (not exact), not taken from a text layer
     problem: str | None = None  # a document that could not be read: "corrupt" | "encrypted" | …
     photo: PhotoInfo | None = None
     sealed: bool | None = None  # reports only: red seal found / not found / not checked

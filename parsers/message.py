@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mailintake.common import findings as F
 from mailintake.common.vocab import PHOTO_ROLES, Kind, Role
@@ -17,7 +17,7 @@ from mailintake.parsers.archives import Expansion, expand
 from mailintake.parsers.bounces import read_bounce
 from mailintake.parsers.charsets import text_findings
 from mailintake.parsers.cloud_links import find_cloud_links
-from mailintake.parsers.documents import TOO_COMPLEX, read_document
+from mailintake.parsers.documents import CORRUPT, MAX_DOCUMENT_CHARS, TOO_COMPLEX, DocumentContent, read_document
 from mailintake.parsers.facts import (
     ArchiveLimits,
     BounceFacts,
@@ -28,16 +28,20 @@ from mailintake.parsers.facts import (
 )
 from mailintake.parsers.filetypes import detect_type, is_archive, is_image
 from mailintake.parsers.kinds import KindVerdict, classify_kind
+from mailintake.parsers.legacy import Converted, convert
 from mailintake.parsers.mime import FORWARDED_TYPES, MimeMessage, MimePart, parse_mime, parse_mime_headers
+from mailintake.parsers.ocr import OCR_FAILURES, OcrReader, OcrResult
 from mailintake.parsers.photo_names import looks_like_id_photo_name
 from mailintake.parsers.photos import inspect_photo, photo_findings
-from mailintake.parsers.roles import assign_roles, basename
+from mailintake.parsers.roles import assign_roles, basename, form_person
 from mailintake.parsers.seal import seal_in_images
 from mailintake.parsers.secrecy import find_secrecy_marking
-from mailintake.parsers.summary import NOT_EXCEL, read_summary
+from mailintake.parsers.summary import NOT_EXCEL, read_scanned_summary, read_summary
 
 _UNREADABLE = {"corrupt": "document_corrupt", "encrypted": "document_encrypted"}  # problem -> reason code
 _TEXT_DOCUMENTS = {"pdf", "docx", "xlsx", "xls"}
+_LEGACY = frozenset({"doc", "wps", "et"})  # read only once LibreOffice has converted them (parsers/legacy.py)
+_NEEDS_TEXT = frozenset({Role.REPORT, Role.FORM, Role.SUMMARY})  # a picture in one of these roles is a scan
 MAX_MESSAGE_CHARS = 2_000_000  # document text kept for one message (a form is a few thousand characters)
 _RENDERED_PAGES = 3  # a seal sits on the first pages; later ones are not rendered
 _SIGNATURE_ART = "邮件签名或正文中的小图标，不是推荐材料"
@@ -61,12 +65,15 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     mime = parse_mime(raw)
     files, art, forwarded = _listed(mime.parts, settings)  # signature art is listed, never read or counted
     findings: list = []
-    pictures = [_read_unless_skipped(i, f, settings, skip, on_file) for i, f in enumerate(files)]  # read once
-    _adopt_named_art(files, pictures, art, settings)
+    with OcrReader(settings.documents, settings.max_image_pixels) as ocr:  # one OCR child for the message
+        insides = [_read_unless_skipped(i, f, settings, ocr, skip, on_file) for i, f in enumerate(files)]  # once
+        _adopt_named_art(files, insides, art, settings)
+        _bound_text(files)
+        assign_roles(files, settings)
+        _forwarded_are_other(files, forwarded)
+        _read_scanned_pictures(files, insides, ocr, skip, on_file)  # now that roles say which pictures are pages
     _bound_text(files)
-    assign_roles(files, settings)
-    _forwarded_are_other(files, forwarded)
-    for i, (f, inside) in enumerate(zip(files, pictures, strict=True)):
+    for i, (f, inside) in enumerate(zip(files, insides, strict=True)):
         if i in skip:
             f.findings.append(_limit_finding(f.display_name, skip[i]))
             continue
@@ -111,13 +118,25 @@ def _limit_finding(name: str | None, overrun: Overrun) -> F.Finding:
     return F.make("processing_limit", name, reason=f"limit_{overrun.reason}", limit=overrun.limit)
 
 
-def _read_unless_skipped(i: int, f: ExtractedFile, settings: ParserSettings, skip: Mapping[int, Overrun],
-                         on_file: Callable[[int], None] | None) -> list[bytes]:
+@dataclass
+class _Inside:
+    """What reading a file leaves for its checks: the pictures inside (its first pages rendered), kept only
+    until a report's seal is looked for; a scan's OCR; a legacy file's conversion; why a workbook has no
+    summary table."""
+
+    pictures: list[bytes] = field(default_factory=list)
+    ocr: OcrResult | None = None
+    converted: Converted | None = None
+    summary_problem: str | None = None
+
+
+def _read_unless_skipped(i: int, f: ExtractedFile, settings: ParserSettings, ocr: OcrReader,
+                         skip: Mapping[int, Overrun], on_file: Callable[[int], None] | None) -> _Inside:
     if i in skip:
-        return []
+        return _Inside()
     if on_file:
         on_file(i)
-    return _read_inside(f, settings)
+    return _read_inside(f, settings, ocr)
 
 
 def _bound_text(files: list[ExtractedFile]) -> None:
@@ -171,7 +190,7 @@ def _list_parts(into: _Listing, parts: list[MimePart], folder: str, parent: int 
             _list_parts(into, part.inner, name + "/", here)
 
 
-def _adopt_named_art(files: list[ExtractedFile], pictures: list[list[bytes]], art: list[ExtractedFile],
+def _adopt_named_art(files: list[ExtractedFile], insides: list[_Inside], art: list[ExtractedFile],
                      settings: ParserSettings) -> None:
     """Signature-like inline images named for a candidate of this message's summary table (张三.png) are
     that candidate's photos after all: they join the files, read like the others."""
@@ -180,7 +199,7 @@ def _adopt_named_art(files: list[ExtractedFile], pictures: list[list[bytes]], ar
         art.remove(f)
         f.role_reason, f.photo = "", inspect_photo(f.content, settings.max_image_pixels)
         files.append(f)
-        pictures.append([f.content])
+        insides.append(_Inside([f.content]))
 
 
 def _forwarded_are_other(files: list[ExtractedFile], forwarded: set[int]) -> None:
@@ -244,27 +263,84 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_inside(f: ExtractedFile, settings: ParserSettings) -> list[bytes]:
-    """Text for documents, header facts for images: what roles and checks need. Returns the pictures
-    inside a document (and its first pages rendered), kept only until a report's seal is looked for."""
+def _read_inside(f: ExtractedFile, settings: ParserSettings, ocr: OcrReader) -> _Inside:
+    """Text for documents (a legacy one converted first, a PDF without a text layer read by OCR), header
+    facts for images: what roles and checks need. Pictures are read by OCR only once their role is known."""
     if is_image(f.detected_type):
         f.photo = inspect_photo(f.content, settings.max_image_pixels)
-        return [f.content]
-    if f.detected_type in _TEXT_DOCUMENTS or f.detected_type in {"doc", "wps", "et", "text"}:
-        doc = read_document(f.content, f.detected_type, render_pages=_RENDERED_PAGES)
-        f.text, f.problem = doc.text, doc.problem
-        if f.detected_type in {"xlsx", "xls"}:
-            table = read_summary(f.content, f.detected_type)
-            if not isinstance(table, str):
-                f.summary = table
-        return doc.images
-    return []
+        return _Inside([f.content])
+    if f.detected_type not in _TEXT_DOCUMENTS and f.detected_type not in _LEGACY and f.detected_type != "text":
+        return _Inside()
+    inside = _Inside()
+    data, kind, doc = _readable(f, settings, inside)
+    f.text, f.problem, inside.pictures = doc.text, doc.problem, doc.images
+    if kind in {"xlsx", "xls"}:
+        table = read_summary(data, kind)
+        if isinstance(table, str):
+            inside.summary_problem = table
+        else:
+            f.summary = table
+    if kind == "pdf" and doc.text is None and doc.problem is None:  # an image PDF: a scan
+        _scan(f, inside, ocr)
+    return inside
 
 
-def _check(f: ExtractedFile, settings: ParserSettings, pictures: list[bytes]) -> None:
+def _readable(f: ExtractedFile, settings: ParserSettings, inside: _Inside) -> tuple[bytes, str, DocumentContent]:
+    """The bytes the readers take and what they read: a .doc/.wps/.et as LibreOffice's OOXML (the conversion
+    kept for the checks), an .xls xlrd cannot read converted too when LibreOffice is there."""
+    data, kind = f.content, f.detected_type
+    if kind in _LEGACY:
+        inside.converted = _converted(data, kind, settings)
+        if inside.converted.data:
+            data, kind = inside.converted.data, inside.converted.kind
+    doc = read_document(data, kind, render_pages=_RENDERED_PAGES)
+    if kind == "xls" and doc.problem == CORRUPT and settings.documents.soffice:
+        again = _converted(data, kind, settings)
+        if again.data:
+            data, kind = again.data, again.kind
+            doc = read_document(data, kind, render_pages=_RENDERED_PAGES)
+    return data, kind, doc
+
+
+def _converted(data: bytes, kind: str, settings: ParserSettings) -> Converted:
+    return convert(data, kind, settings.documents.soffice, settings.documents.convert_seconds)
+
+
+def _scan(f: ExtractedFile, inside: _Inside, ocr: OcrReader) -> None:
+    """A scan's text, read by OCR (its result kept for the checks: a problem, the cells of a table)."""
+    inside.ocr = ocr.read(f.content, f.detected_type, f.sha256)
+    text = inside.ocr.text
+    if text:
+        f.text, f.ocr = text[:MAX_DOCUMENT_CHARS], True
+
+
+def _read_scanned_pictures(files: list[ExtractedFile], insides: list[_Inside], ocr: OcrReader,
+                           skip: Mapping[int, Overrun], on_file: Callable[[int], None] | None) -> None:
+    """Pictures taken for a report, form or summary are photographed or scanned pages: OCR reads them (never
+    the candidates' photos, which are most of the bytes). A form's text names its person; a scanned
+    summary's table is read as well as OCR allows."""
+    for i, (f, inside) in enumerate(zip(files, insides, strict=True)):
+        if i in skip or f.role not in _NEEDS_TEXT:
+            continue
+        if is_image(f.detected_type) and f.text is None:
+            if on_file:
+                on_file(i)
+            _scan(f, inside, ocr)
+            if f.role == Role.FORM and f.text:
+                f.person = form_person(f)
+        if f.role == Role.SUMMARY and f.ocr and f.summary is None and inside.ocr is not None:
+            f.summary = read_scanned_summary(inside.ocr.lines)
+
+
+def _check(f: ExtractedFile, settings: ParserSettings, inside: _Inside) -> None:
     marking = find_secrecy_marking(f.display_name) or (find_secrecy_marking(f.text) if f.text else None)
     if marking:
         f.findings.append(F.make("classified_marker", f.display_name, marking=marking))
+    if inside.converted is not None and inside.converted.problem is not None:
+        f.findings.append(F.make("legacy_format", f.display_name, kind=f.detected_type,
+                                 **_reason(inside.converted.problem, inside.converted.limit)))
+    if inside.ocr is not None and inside.ocr.problem in OCR_FAILURES:
+        f.findings.append(F.make("ocr_failed", f.display_name, **_reason(inside.ocr.problem, inside.ocr.limit)))
     if f.role in (Role.REPORT, Role.FORM) and _without_text(f):
         f.findings.append(F.make("markings_not_checked", f.display_name))
     if f.role in PHOTO_ROLES:
@@ -274,13 +350,15 @@ def _check(f: ExtractedFile, settings: ParserSettings, pictures: list[bytes]) ->
         if f.seq is None and not _named_id_photo(f):
             f.findings.append(F.make("photo_bad_name", f.display_name))
     elif f.role == Role.SUMMARY:
-        _check_summary(f)
+        _check_summary(f, inside)
     elif f.problem == TOO_COMPLEX:
         f.findings.append(F.make("document_too_complex", f.display_name))
     elif f.problem in _UNREADABLE:
         f.findings.append(F.make("file_corrupt", f.display_name, reason=_UNREADABLE[f.problem]))
+    elif inside.converted is not None and inside.converted.problem is not None:
+        pass  # not read at all (legacy_format says so): its seal was not looked for either
     elif f.role == Role.REPORT:
-        _check_report(f, pictures, settings)
+        _check_report(f, inside.pictures, settings)
 
 
 def _pasted(found: list[F.Finding], inline: bool) -> list[F.Finding]:
@@ -291,23 +369,27 @@ def _pasted(found: list[F.Finding], inline: bool) -> list[F.Finding]:
             for x in found]
 
 
+def _reason(problem: str, limit: float | None) -> dict[str, F.Param]:
+    return {"reason": problem} if limit is None else {"reason": problem, "limit": limit}
+
+
 def _without_text(f: ExtractedFile) -> bool:
-    """Scans (a PDF without text layer, or a photo of the page) cannot be searched for a secrecy mark."""
-    return f.text is None and (f.detected_type == "pdf" or is_image(f.detected_type))
+    """Scans OCR could not read (a PDF without text layer, a photo of the page) and legacy files LibreOffice
+    could not convert cannot be searched for a secrecy mark."""
+    return f.text is None and (f.detected_type == "pdf" or is_image(f.detected_type) or f.detected_type in _LEGACY)
 
 
 def _named_id_photo(f: ExtractedFile) -> bool:
     return f.role == Role.ID_PHOTO and looks_like_id_photo_name(f.display_name)
 
 
-def _check_summary(f: ExtractedFile) -> None:
+def _check_summary(f: ExtractedFile, inside: _Inside) -> None:
     if f.summary is not None:
+        if f.ocr:  # best effort: the names as OCR read them, and a word that they may be wrong
+            names = [row.name for row in f.summary.rows]
+            f.findings.append(F.make("summary_scanned", f.display_name, count=len(names), names=names))
         return
-    if f.detected_type in {"xlsx", "xls"}:
-        reason = read_summary(f.content, f.detected_type)
-        f.findings.append(F.make("summary_unreadable", f.display_name, reason=reason))
-    else:
-        f.findings.append(F.make("summary_unreadable", f.display_name, reason=NOT_EXCEL))
+    f.findings.append(F.make("summary_unreadable", f.display_name, reason=inside.summary_problem or NOT_EXCEL))
 
 
 def _check_report(f: ExtractedFile, pictures: list[bytes], settings: ParserSettings) -> None:

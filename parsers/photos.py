@@ -1,21 +1,27 @@
-"""Photo facts from bytes (format, upright size, colour, plain backdrop, integrity) and the findings the
-campaign's photo rules derive from them: JPEG only, >= 2 MB, the ID photo a 小2寸 colour portrait.
+"""Photo facts from bytes (format, upright size, colour, plain backdrop, integrity, faces, perceptual hash)
+and the findings the campaign's photo rules derive from them: JPEG only, >= 2 MB, the ID photo a 小2寸 colour
+portrait of one person facing the camera.
 
 Pillow opens lazily, so the header is read first and the pixel budget is checked before any decode;
-integrity then costs one reduced decode (JPEG DCT scaling), because `verify()` misses truncation.
+integrity then costs one reduced decode (JPEG DCT scaling), because `verify()` misses truncation. That one
+decoded image, turned upright by its EXIF orientation first, serves every check: faces at DETECT_SIDE px,
+colour, backdrop and the hash on a 128 px thumbnail of it.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import warnings
 
+import imagehash
 import numpy as np
 from PIL import Image
 
 from mailintake.common import findings
 from mailintake.common.vocab import Role
-from mailintake.parsers.facts import Finding, ParserSettings, PhotoInfo
+from mailintake.parsers.faces import DETECT_SIDE, find_faces
+from mailintake.parsers.facts import FaceFacts, Finding, ParserSettings, PhotoInfo
 from mailintake.parsers.photo_names import looks_like_id_photo_name
 
 # Phones often write MPO (a JPEG with a multi-picture index); it is a .jpg in every viewer.
@@ -39,6 +45,18 @@ _MAGIC = (
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
 )
+# Where one face sits in a proper 小2寸 photo. The detector's box spans brows to chin and cheek to cheek: in a
+# head-and-shoulders ID photo (head ~60 % of the width) it is 35-55 % of the width, centred, in the upper half.
+# The bounds are loose on purpose: they catch a half-length or group shot (face under 15 %), a close-up that
+# cuts off chin and hair (over 80 %), and a face pushed to a side or the bottom, not a studio's own framing.
+FACE_WIDTH_MIN, FACE_WIDTH_MAX = 0.15, 0.80
+FACE_MIN_SIDE = 100  # px: a face a third of this wide is still above the cascades' 24 px window
+FACE_OFF_CENTRE = 0.20  # the face's centre at most this share of the width from the middle
+FACE_CENTRE_Y = (0.15, 0.70)  # the face's centre between these shares of the height
+# 16×16 DCT signs (256 bits, 64 hex digits), not imagehash's default 8×8: on head-and-shoulders portraits the
+# 64-bit hash put two different sitters as few as 2-4 bits apart, as close as a re-saved copy (0-2); the 256-bit
+# one keeps them 16+ apart and a copy within 4 (bench/photo_checks.py prints both)
+PHASH_SIZE = 16
 MAX_JPEG_SCANS = 100  # progressive JPEGs have about 10 (a camera's thumbnail adds one or two)
 _HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
 
@@ -69,16 +87,25 @@ def _inspect_opened(image: Image.Image, max_pixels: int, data: bytes) -> PhotoIn
         return info
     orientation = _orientation(image)
     try:
-        small = _decode_small(image)
+        upright = _decode_small(image)
     except Exception:
         info.problem = "corrupt"
         return info
     if orientation in _UPRIGHT:
-        small = small.transpose(_UPRIGHT[orientation])
+        upright = upright.transpose(_UPRIGHT[orientation])
     if orientation in (5, 6, 7, 8):
         info.width, info.height = info.height, info.width
+    small = upright.copy()
+    small.thumbnail((_THUMB, _THUMB))
     info.colour = Image.getmodebase(info.mode) != "L" and _has_colour(small)
     info.plain_background = _plain_background(small)
+    info.phash = str(imagehash.phash(small, hash_size=PHASH_SIZE))
+    # only a portrait can pass as an ID photo (a landscape one is told so), and below FACE_MIN_SIDE px a face
+    # would be smaller than the detector's window: a thumbnail, which photo_too_small already refuses
+    if FACE_MIN_SIDE <= info.width <= info.height:
+        # a profile is looked for on a studio backdrop only: that is where a side view is the ID photo's
+        # fault, and it spares every busy phone portrait two more passes (without it: "no frontal face")
+        info.faces = find_faces(upright, look_for_profile=info.plain_background)
     return info
 
 
@@ -96,12 +123,14 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _decode_small(image: Image.Image) -> Image.Image:
-    """Decode every byte once, cheaply: JPEG at 1/8 scale still entropy-decodes the whole stream."""
+    """Decode every byte once, cheaply: a JPEG at the coarsest DCT scale (down to 1/8) that still leaves
+    DETECT_SIDE px on the longest side, which entropy-decodes the whole stream all the same."""
     if image.format in JPEG_FORMATS:
-        image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+        scale = min(1.0, DETECT_SIDE / max(image.width, image.height, 1))
+        image.draft("RGB", (max(1, math.ceil(image.width * scale)), max(1, math.ceil(image.height * scale))))
     image.load()
     small = image.convert("RGB")
-    small.thumbnail((_THUMB, _THUMB))
+    small.thumbnail((DETECT_SIDE, DETECT_SIDE))
     return small
 
 
@@ -156,11 +185,12 @@ def photo_findings(name: str, size: int, info: PhotoInfo, role: str, settings: P
         found.append(findings.make("photo_corrupt", name))
     elif role == Role.ID_PHOTO and info.width and info.height:
         problems = _id_format_problems(info, settings.id_ratio_min, settings.id_ratio_max)
+        problems += _face_problems(info.faces)
         if problems:
             found.append(findings.make(
                 "id_photo_format", name, problems=problems, width=info.width, height=info.height,
                 ratio=info.width / info.height, ratio_min=settings.id_ratio_min,
-                ratio_max=settings.id_ratio_max))
+                ratio_max=settings.id_ratio_max, **_face_params(info.faces)))
     return found
 
 
@@ -177,6 +207,37 @@ def _id_format_problems(info: PhotoInfo, ratio_min: float, ratio_max: float) -> 
     if not info.colour:
         problems.append("greyscale")
     return problems
+
+
+def _face_problems(faces: FaceFacts | None) -> list[str]:
+    """Problem codes for the person in an ID photo: face_none | face_profile | faces_many, or one face badly
+    placed (face_small | face_large, face_off_centre). Nothing when nobody looked (landscape, no detector)."""
+    if faces is None or faces.problem is not None:
+        return []
+    if not faces.frontal:
+        return ["face_profile" if faces.profile else "face_none"]
+    if len(faces.frontal) > 1:
+        return ["faces_many"]
+    (face,) = faces.frontal
+    problems = []
+    if face.w < FACE_WIDTH_MIN:
+        problems.append("face_small")
+    elif face.w > FACE_WIDTH_MAX:
+        problems.append("face_large")
+    cy = face.y + face.h / 2
+    if abs(face.x + face.w / 2 - 0.5) > FACE_OFF_CENTRE or not FACE_CENTRE_Y[0] <= cy <= FACE_CENTRE_Y[1]:
+        problems.append("face_off_centre")
+    return problems
+
+
+def _face_params(faces: FaceFacts | None) -> dict[str, int | float]:
+    """The counts the face problems are worded from: faces found, and the one face's width share."""
+    if faces is None or faces.problem is not None:
+        return {}
+    params: dict[str, int | float] = {"faces": len(faces.frontal)}
+    if len(faces.frontal) == 1:
+        params["face_width"] = round(faces.frontal[0].w, 3)
+    return params
 
 
 def choose_id_photo(

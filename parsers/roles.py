@@ -64,7 +64,7 @@ def _by_keyword(f: ExtractedFile) -> bool:
             return False  # 张三报告1.jpg is still somebody's photo
         f.role, f.role_reason = role, f"文件名含“{hit}”"
         if role == Role.FORM:
-            f.person = _form_person(f)
+            f.person = form_person(f)
         return True
     return False
 
@@ -76,7 +76,7 @@ def _by_text(f: ExtractedFile) -> bool:
         return True
     if "推荐表" in text[:200]:
         f.role, f.role_reason = Role.FORM, "内容标题为推荐表"
-        f.person = _form_person(f)
+        f.person = form_person(f)
         return True
     if "情况报告" in text[:300] or "推荐工作" in text[:300]:
         f.role, f.role_reason = Role.REPORT, "内容为推荐工作情况报告"
@@ -88,7 +88,8 @@ def _by_text(f: ExtractedFile) -> bool:
     return False
 
 
-def _form_person(f: ExtractedFile) -> str | None:
+def form_person(f: ExtractedFile) -> str | None:
+    """The candidate a form is about: its 姓名 field (typed, or read from a scan), else a name in its filename."""
     match = _FORM_PERSON.search(f.text or "")
     if match:
         return match.group(1)

@@ -9,9 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from mailintake.parsers.charsets import HAN_CHARS
 from mailintake.parsers.documents import TooComplex, cell_text, sheet_rows
 from mailintake.parsers.facts import SummaryRow, SummaryTable
+
+if TYPE_CHECKING:  # the types only: reading a workbook needs nothing of the OCR machinery
+    from mailintake.parsers.ocr import OcrCell, OcrLine
 
 # reason codes (the words are in `common.findings.REASONS`)
 CORRUPT, NO_HEADER, NOT_EXCEL = "summary_corrupt", "summary_no_header", "not_excel"
@@ -40,6 +46,7 @@ _UNIT = re.compile(r"推\s*荐\s*单\s*位\s*(?:[（(]\s*盖\s*章\s*[)）]\s*[:
 _SEAL_NOTE = re.compile(r"[（(]\s*盖\s*章\s*[)）]")
 _UNIT_END = re.compile(r"\s{2,}|(?:填报|填表)?(?:日期|时间)\s*[:：]")
 _BIRTH = re.compile(r"((?:19|20)\d{2})\s*(?:[.\-/年]\s*)?(\d{1,2})(?!\d)")
+_NAME = re.compile(rf"[{HAN_CHARS}·]{{2,6}}")  # what a scanned name cell must look like to be taken
 
 
 def read_summary(data: bytes, kind: str) -> SummaryTable | str:
@@ -56,6 +63,36 @@ def read_summary(data: bytes, kind: str) -> SummaryTable | str:
     except Exception:  # openpyxl/xlrd raise anything on damaged files; the contract is a reason string
         return CORRUPT
     return NO_HEADER
+
+
+def read_scanned_summary(lines: Sequence[OcrLine]) -> SummaryTable | None:
+    """Best effort on a scanned table (OCR lines of cells with positions): the header row's cells say where
+    each column is; every later row's cells go under the header cell they overlap most, and the rows are
+    then read like a workbook's. Only the candidates' names are kept (what OCR reads of them is checked to
+    look like a name); the caller says that a scan cannot be read exactly."""
+    for index, line in enumerate(lines[:HEADER_SCAN_ROWS]):
+        columns = _columns(tuple(cell.text for cell in line.cells))
+        if "name" in columns and len(columns) >= 2:
+            above = [tuple(cell.text for cell in other.cells) for other in lines[:index]]
+            rows = [_aligned(other.cells, line.cells) for other in lines[index + 1:]]
+            unit = _unit(above) or _unit([tuple(cell.text for cell in other.cells) for other in lines[index + 1:]])
+            names = [row.name for row in _candidates(rows, 0, columns)]
+            return SummaryTable(unit=unit, rows=[SummaryRow(name, {}) for name in names if _NAME.fullmatch(name)])
+    return None
+
+
+def _aligned(cells: Sequence[OcrCell], header: Sequence[OcrCell]) -> tuple:
+    """A scanned row as a workbook row: each cell under the header cell it overlaps most (the nearest when
+    it overlaps none); blank columns stay blank."""
+    row = [""] * len(header)
+    for cell in cells:
+        overlaps = [min(cell.right, h.right) - max(cell.left, h.left) for h in header]
+        best = max(range(len(header)), key=lambda i: overlaps[i])
+        if overlaps[best] <= 0:
+            middle = (cell.left + cell.right) / 2
+            best = min(range(len(header)), key=lambda i: abs((header[i].left + header[i].right) / 2 - middle))
+        row[best] += cell.text
+    return tuple(row)
 
 
 def _table(rows: list[tuple]) -> SummaryTable | None:

@@ -11,12 +11,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mailintake.common.findings import Finding as Said
 from mailintake.common.findings import Severity
-from mailintake.common.vocab import PHOTO_ROLES, Kind, Scope
+from mailintake.common.vocab import PHOTO_ROLES, DossierStatus, Kind, MessageState, Scope
 from mailintake.ingest.config import Campaign
 from mailintake.store import queries as store_queries
 from mailintake.store.models import (
@@ -198,15 +199,35 @@ class CrossUnitWarning:
     units: tuple[str, ...]
     subject: str  # the photo's file names, or the sender address
     messages: tuple[Message, ...]
-    sha256: str | None = None
+    sha256: str | None = None  # shared_photo: the bytes all copies share; None when some copy was re-saved
 
     @property
     def detail(self) -> str:
         units = "、".join(self.units)
+        if self.kind == "shared_photo" and self.sha256:
+            return (f"照片“{self.subject}”（SHA-256 {self.sha256[:8]}）同时出现在{units}的材料中，"
+                    "请核实是否误用了其他单位或其他人选的照片。")
         if self.kind == "shared_photo":
-            return (f"照片“{self.subject}”（SHA-256 {(self.sha256 or '')[:8]}）同时出现在{units}的材料中，"
+            return (f"照片“{self.subject}”是同一张照片（另存或缩放过），同时出现在{units}的材料中，"
                     "请核实是否误用了其他单位或其他人选的照片。")
         return f"发件地址{self.subject}先后为{units}报送材料，请核实这些邮件的推荐单位。"
+
+
+@dataclass(frozen=True)
+class ReusedPhoto:
+    """One picture in the counted material of two units: the same bytes, or a copy re-saved or resized (their
+    perceptual hashes at most `campaign.photos.reuse_distance` bits apart). No dossier can see it: each is
+    judged on its own unit's files only."""
+
+    unit: str
+    file: str  # the attachment's display name
+    message: Message
+    other_unit: str
+    other_file: str
+    other_message: Message
+    distance: int  # bits the two hashes differ in; 0 for the same bytes
+    attachment_id: int = 0
+    other_attachment_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -239,7 +260,8 @@ def snapshot(s: Session, scope: ReportScope, day: dt.date) -> DaySnapshot:
         missing_units=tuple(n for n in scope.expected_units if n not in {u.unit.name for u in units}),
         replies=replies, uncovered_outbox=tuple(uncovered_outbox(s, until)),
         message_decisions=latest_message_decisions(notes), paper_received=_paper(notes),
-        findings=tuple(open_findings(units, msgs)), cross_unit=tuple(cross_unit_warnings(msgs)),
+        findings=tuple(open_findings(units, msgs)),
+        cross_unit=tuple(cross_unit_warnings(msgs, scope.campaign.photos.reuse_distance)),
     )
 
 
@@ -364,24 +386,57 @@ def _finding_order(o: OpenFinding) -> tuple:
     return (rank, first_expiry, o.unit is None, o.unit.name if o.unit else "", o.candidate or "", o.finding.id)
 
 
-def cross_unit_warnings(msgs: Sequence[Message]) -> list[CrossUnitWarning]:
-    """Warnings no one dossier can see: the same photo bytes (a photo role) in the counted messages of two
-    units, and one sender address whose counted messages went to two units."""
+def reused_across_units(s: Session, scope: ReportScope) -> list[ReusedPhoto]:
+    """Every pair of photos that is one picture sent by two units, over all counted messages."""
+    return reused_photos(messages(s), scope.campaign.photos.reuse_distance)
+
+
+def reused_photos(msgs: Sequence[Message], distance: int) -> list[ReusedPhoto]:
+    """Pairs of photos (a photo role) in the counted messages of two different units that are one picture: the
+    same sha256, or perceptual hashes at most `distance` bits apart. Each pair once, the earlier file first."""
+    photos = [(m, a) for m in msgs if counts_for_unit(m) and m.unit is not None
+              for a in m.attachments if a.role in PHOTO_ROLES]
+    out: list[ReusedPhoto] = []
+    for i, j, bits in _near_pairs(photos, distance):
+        (m, a), (n, b) = photos[i], photos[j]
+        if m.unit.name != n.unit.name:
+            out.append(ReusedPhoto(m.unit.name, a.display_name, m, n.unit.name, b.display_name, n, bits, a.id, b.id))
+    return out
+
+
+def _near_pairs(photos: Sequence[tuple[Message, Attachment]], distance: int) -> list[tuple[int, int, int]]:
+    """(i, j, bits) for i < j whose bytes match (bits 0) or whose hashes are within `distance` bits. Each hash is
+    cut into 64-bit words, one numpy column per word, and each photo is compared with all later ones at once:
+    10,000 photos (50 million pairs) take about a second (bench/photo_checks.py), memory stays a few rows."""
+    pairs: dict[tuple[int, int], int] = {}
+    by_sha: dict[str, list[int]] = {}
+    for k, (_, a) in enumerate(photos):
+        by_sha.setdefault(a.sha256, []).append(k)
+    for same in by_sha.values():
+        pairs.update(((i, j), 0) for x, i in enumerate(same) for j in same[x + 1:])
+    hashed = [k for k, (_, a) in enumerate(photos) if a.phash and len(a.phash) % 16 == 0]
+    for size in {len(photos[k][1].phash) for k in hashed}:
+        index = [k for k in hashed if len(photos[k][1].phash) == size]
+        columns = [np.array([int(photos[k][1].phash[w:w + 16], 16) for k in index], dtype=np.uint64)
+                   for w in range(0, size, 16)]
+        for row in range(len(index) - 1):
+            bits = np.zeros(len(index) - row - 1, dtype=np.uint16)
+            for column in columns:
+                bits += np.bitwise_count(column[row + 1:] ^ column[row])
+            for col in np.flatnonzero(bits <= distance):
+                pairs.setdefault((index[row], index[row + 1 + int(col)]), int(bits[col]))
+    return sorted((i, j, bits) for (i, j), bits in pairs.items())
+
+
+def cross_unit_warnings(msgs: Sequence[Message], distance: int) -> list[CrossUnitWarning]:
+    """Warnings no one dossier can see: one picture (`reused_photos`) in the counted messages of two units, each
+    group of copies once, and one sender address whose counted messages went to two units."""
     counted = [m for m in msgs if counts_for_unit(m)]
-    photos: dict[str, list[tuple[Message, Attachment]]] = {}
     senders: dict[str, list[Message]] = {}
     for m in counted:
-        for a in m.attachments:
-            if a.role in PHOTO_ROLES:
-                photos.setdefault(a.sha256, []).append((m, a))
         if m.sender:
             senders.setdefault(m.sender.lower(), []).append(m)
-    out: list[CrossUnitWarning] = []
-    for sha, seen in photos.items():
-        units = _unit_names(m for m, _ in seen)
-        if len(units) > 1:
-            names = "、".join(dict.fromkeys(a.display_name.rsplit("/", 1)[-1] for _, a in seen))
-            out.append(CrossUnitWarning("shared_photo", units, names, tuple(dict.fromkeys(m for m, _ in seen)), sha))
+    out = [_shared_photo(group) for group in _groups(reused_photos(msgs, distance))]
     for address, sent in senders.items():
         units = _unit_names(sent)
         if len(units) > 1:
@@ -389,5 +444,76 @@ def cross_unit_warnings(msgs: Sequence[Message]) -> list[CrossUnitWarning]:
     return out
 
 
+def _groups(pairs: Sequence[ReusedPhoto]) -> list[list[tuple[int, Message, str, str]]]:
+    """The copies of each picture, (attachment id, message, file, unit): photos any chain of pairs joins."""
+    parent: dict[int, int] = {}
+
+    def root(k: int) -> int:
+        while parent.setdefault(k, k) != k:
+            k = parent[k]
+        return k
+
+    copies: dict[int, tuple[int, Message, str, str]] = {}
+    for p in pairs:
+        copies.setdefault(p.attachment_id, (p.attachment_id, p.message, p.file, p.unit))
+        copies.setdefault(p.other_attachment_id, (p.other_attachment_id, p.other_message, p.other_file, p.other_unit))
+        parent[root(p.other_attachment_id)] = root(p.attachment_id)
+    groups: dict[int, list[tuple[int, Message, str, str]]] = {}
+    for k, copy in copies.items():
+        groups.setdefault(root(k), []).append(copy)
+    return list(groups.values())
+
+
+def _shared_photo(group: Sequence[tuple[int, Message, str, str]]) -> CrossUnitWarning:
+    names = "、".join(dict.fromkeys(f.rsplit("/", 1)[-1] for _, _, f, _ in group))
+    ids = {k for k, _, _, _ in group}
+    shas = {a.sha256 for _, m, _, _ in group for a in m.attachments if a.id in ids}
+    msgs = tuple(dict.fromkeys(m for _, m, _, _ in sorted(group, key=lambda c: (c[1].internaldate, c[1].id))))
+    return CrossUnitWarning("shared_photo", tuple(sorted({u for _, _, _, u in group})), names, msgs,
+                            next(iter(shas)) if len(shas) == 1 else None)
+
+
 def _unit_names(msgs: Iterable[Message]) -> tuple[str, ...]:
     return tuple(sorted({m.unit.name for m in msgs if m.unit is not None}))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The organisers' web view: a unit's current files, and one file by its database id (never by a name).
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One attachment with what decides whether it may be shown: its message and its unit's verdict."""
+
+    attachment: Attachment
+    message: Message
+    unit: Unit | None
+    dossier_status: str | None  # the unit's verdict; None for a message placed with no unit
+
+    @property
+    def withheld(self) -> bool:
+        """Quarantined material is never shown, nor is anything of a quarantined unit (as the export leaves the
+        whole unit out); a purged message has no files left."""
+        return (self.message.quarantined or self.message.state == MessageState.PURGED
+                or self.dossier_status == DossierStatus.QUARANTINED)
+
+
+def stored_file(s: Session, attachment_id: int) -> StoredFile | None:
+    """The attachment with this id, its message, unit and the unit's verdict; None when there is no such row."""
+    row = s.execute(select(Attachment, Message).join(Message, Message.id == Attachment.message_id)
+                    .where(Attachment.id == attachment_id)).first()
+    if row is None:
+        return None
+    attachment, message = row
+    unit = s.get(Unit, message.unit_id) if message.unit_id is not None else None
+    dossier = s.get(Dossier, unit.id) if unit is not None else None
+    return StoredFile(attachment, message, unit, dossier.status if dossier else None)
+
+
+def current_files(s: Session, dossier: Dossier) -> list[tuple[Attachment, Message]]:
+    """The files the dossier was judged on (never a quarantined message's), in arrival order."""
+    ids = [int(i) for i in dossier.current_files or []]
+    rows = s.execute(select(Attachment, Message).join(Message, Message.id == Attachment.message_id)
+                     .where(Attachment.id.in_(ids), Message.quarantined.is_(False))
+                     .order_by(Message.internaldate, Message.id, Attachment.ordinal))
+    return [(a, m) for a, m in rows]

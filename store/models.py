@@ -138,6 +138,8 @@ class Attachment(Base):
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
     sealed: Mapped[bool | None] = mapped_column(Boolean)
     facts: Mapped[dict] = mapped_column(JSON, default=dict)  # photo info, summary rows, text excerpt
+    # photos: the perceptual hash of the upright picture (64 hex digits), for reuse across candidates and units
+    phash: Mapped[str | None] = mapped_column(String(64))
     # this file's own findings (also listed under the message); superseded files stop counting
     findings: Mapped[list[Finding]] = relationship(order_by="Finding.id", viewonly=True)
 

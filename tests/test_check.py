@@ -22,8 +22,8 @@ def test_check_reports_each_part_on_one_line(dovecot, imap_config, smtp_server, 
     capsys.readouterr()
     assert main(["-c", str(conf), "check"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"config: ok ({conf})", "database: ok", "mailbox: ok", "smtp: ok"]
+        f"config: ok ({conf})", "database: ok", "mailbox: ok", "smtp: ok", "converter: ok", "ocr: ok"]
     monkeypatch.setenv("T_SMTP_PW", "wrong")
     assert main(["-c", str(conf), "check"]) == 1
-    assert capsys.readouterr().out.splitlines()[-1] == (
+    assert capsys.readouterr().out.splitlines()[3] == (
         f"smtp: SMTP 127.0.0.1:{smtp_server['port']}: login failed for bot: wrong username or password")

@@ -51,7 +51,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from mailintake.common import decision_form as form
 from mailintake.common import findings as F
@@ -1117,3 +1117,50 @@ def bounce_read(raw: bytes) -> BounceFacts:
     note(f"ids={min(len(facts.original_ids), 2)} status={facts.status is not None}")
     parsed(raw)
     return facts
+
+
+# --- 7. the child processes: OCR of scans, LibreOffice's conversion of legacy files -------------------------
+# Each example costs a child process start (about two seconds), so the budgets are small; bench/fuzz_long.py
+# runs more.
+
+
+@functools.cache
+def scan_seeds() -> tuple[bytes, ...]:
+    """Small square scans (the detector works on at least 736 px a side) of real Chinese text: PNG, TIFF, JPEG and
+    an image-only PDF."""
+    from testkit import scans
+
+    page = scans.blank_page((480, 480))
+    for y, line in ((60, "机密★1年"), (160, "推荐工作情况报告")):
+        ImageDraw.Draw(page).text((30, y), line, font=scans.font(40), fill=scans.INK)
+    return scans.png(page), scans.tiff(page), scans.jpeg(scans.turned(page, 90)), scans.image_pdf([page, page])
+
+
+@fuzz(2, data=st.lists(mangled(scan_seeds, "image", IMAGE_TOKENS + PDF_TOKENS, max_ops=4), min_size=3, max_size=3))
+def test_a_mangled_scan_reads_as_text_or_a_problem_in_a_bounded_child(data):
+    from mailintake.parsers.ocr import OCR_FAILURES, UNREADABLE, OcrReader, OcrResult
+
+    # one child for the example's scans; a header declaring more than 4 Mpx is refused (the default cap would
+    # let the child decode 120 Mpx: bounded by its limits, but slow for a test)
+    with contained(), OcrReader(SETTINGS.documents, 4_000_000) as reader:
+        results = [reader.read(scan, "pdf" if b"%PDF-" in scan[:1024] else "png", hashlib.sha256(scan).hexdigest())
+                   for scan in data]
+    for result in results:
+        assert isinstance(result, OcrResult) and result.problem in OCR_FAILURES | {None, UNREADABLE}
+        assert result.text is None or type(result.text) is str
+        assert all(type(c.text) is str and type(c.left) is float for line in result.lines for c in line.cells)
+        assert_storable(result.text or "")
+        note(f"ocr problem={result.problem} text={result.text is not None}")
+
+
+@fuzz(2, data=mangled(lambda: (attachments()["附件2：推荐人选汇总表.xls"],), "zip", ZIP_TOKENS, max_ops=3))
+def test_a_mangled_legacy_file_converts_or_says_why_never_raises(data):
+    from mailintake.parsers.legacy import FAILED, MISSING, TIME, convert
+
+    docs = SETTINGS.documents
+    with contained():
+        done = convert(data, "et", docs.soffice, docs.convert_seconds)
+        content = read_document(done.data, done.kind) if done.data else None
+    assert done.problem in (None, FAILED, MISSING, TIME) and (done.data is None) == (done.problem is not None)
+    assert content is None or isinstance(content, DocumentContent)
+    note(f"conversion problem={done.problem}")

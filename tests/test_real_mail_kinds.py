@@ -14,8 +14,8 @@ import io
 
 import pytest
 from docx import Document
-from PIL import Image
 
+from testkit import portraits
 from testkit.desk import one_message
 from testkit.mail import MAILBOX
 
@@ -38,9 +38,7 @@ def crlf(text: str) -> bytes:
 
 
 def jpeg() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (120, 160), (182, 150, 120)).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
+    return portraits.jpeg(portraits.id_photo(width=120, height=160), min_bytes=0)  # a real face, as ID photos have
 
 
 def docx(text: str) -> bytes:

@@ -225,8 +225,8 @@ def damaged_mail() -> MessageFacts:
         pytest.param("照片.zip", "archive", ["archive_unreadable"], id="truncated zip"),
         pytest.param("加密材料.zip", "archive", ["archive_unreadable"], id="encrypted zip"),
         pytest.param("推荐工作情况报告.docx", "report", ["report_unsealed"], id="unsealed report"),
-        pytest.param("推荐工作情况报告（扫描件）.pdf", "report", ["markings_not_checked"], id="scanned pdf"),
-        pytest.param("推荐工作情况报告（照片）.jpg", "report", ["markings_not_checked"], id="photographed report"),
+        pytest.param("推荐工作情况报告（扫描件）.pdf", "report", [], id="scanned pdf, read by OCR"),
+        pytest.param("推荐工作情况报告（照片）.jpg", "report", ["markings_not_checked"], id="strokes, no text"),
     ],
 )
 def test_each_damaged_file_gets_its_own_finding(name, role, expected):

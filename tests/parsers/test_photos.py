@@ -15,6 +15,7 @@ from mailintake.ingest.samples import images
 from mailintake.parsers.facts import PhotoInfo
 from mailintake.parsers.photo_names import looks_like_id_photo_name, parse_photo_name, person_from_name
 from mailintake.parsers.photos import choose_id_photo, inspect_photo, photo_findings
+from testkit import portraits
 from testkit.config import default_settings
 
 SETTINGS = default_settings()
@@ -91,11 +92,10 @@ def test_a_phone_portrait_with_a_busy_background_is_not_plain(infos):
 
 
 def test_exif_orientation_turns_a_landscape_stored_phone_photo_into_a_portrait():
-    exif = Image.Exif()
-    exif[0x0112] = 6  # "rotate 90° clockwise to view"
-    data = encode(Image.new("RGB", (400, 300), (70, 140, 210)), exif=exif)
+    # a real face (the ID photo rule looks for one), stored 480×330 with EXIF 6: "rotate 90° clockwise to view"
+    data = portraits.jpeg(portraits.id_photo(width=330, height=480), min_bytes=0, orientation=6)
     info = inspect_photo(data, MAX_PIXELS)
-    assert (info.width, info.height) == (300, 400)
+    assert (info.width, info.height) == (330, 480)
     assert photo_findings("张三1.jpg", 3 * MIB, info, "id_photo", SETTINGS) == []
 
 

@@ -1,0 +1,81 @@
+"""Faces in a photo, for the ID photo rule (小2寸正面免冠彩色照片): how many frontal faces, where, and whether
+only a face in profile is seen. Pure: a decoded image in, facts out.
+
+The detector is OpenCV's Haar cascades, which opencv-python 4.x ships inside its wheel (`cv2.data.haarcascades`;
+OpenCV 5 dropped them, hence the `<5` pin): nothing is downloaded, ever. It runs on a grey copy at most
+DETECT_SIDE px long and looks for faces no smaller than MIN_FACE of the shorter side: an ID photo's face is far
+larger, and the small scales are where nearly all of a cascade's time goes, so one photo costs tens of
+milliseconds (bench/photo_checks.py measures it). OpenCV is imported on first use, so only the parse worker
+pays its ~30 MB, never the service that spawns it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from mailintake.parsers.facts import FaceBox, FaceFacts
+
+if TYPE_CHECKING:
+    import cv2
+
+DETECT_SIDE = 400  # px, the longest side detection runs at (an ID photo's face is then >= ~60 px wide)
+MIN_FACE = 0.10  # the smallest face looked for, as a share of the shorter side
+FRONTAL = "haarcascade_frontalface_default.xml"
+PROFILE = "haarcascade_profileface.xml"  # trained on faces turned one way: the mirror image finds the other
+_SCALE_STEP = 1.1  # the cascade's scale factor: 10 % steps keep a face from falling between two scales (1.15 lost some)
+_NEIGHBOURS = 5  # overlapping hits a face needs; fewer lets texture (hair, foliage) pass as a face
+
+
+def find_faces(image: Image.Image, look_for_profile: bool = True) -> FaceFacts:
+    """Frontal faces (boxes as shares of the image, largest first) and, when there is none and
+    `look_for_profile`, whether a face in profile is seen (two more passes: the cascade and its mirror).
+    A missing cascade file is a problem value, never an exception: the photo is then not judged."""
+    frontal = _cascade(FRONTAL)
+    if frontal is None:
+        return FaceFacts(problem="detector_missing")
+    grey = _grey(image)
+    h, w = grey.shape
+    boxes = sorted(_detect(frontal, grey), key=lambda b: -b[2] * b[3])
+    found = tuple(FaceBox(x / w, y / h, bw / w, bh / h) for x, y, bw, bh in boxes)
+    return FaceFacts(frontal=found, profile=not found and look_for_profile and _profile_seen(grey))
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    small = image.convert("L")
+    if max(small.size) > DETECT_SIDE:
+        small.thumbnail((DETECT_SIDE, DETECT_SIDE))
+    return np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
+
+
+def _detect(cascade: cv2.CascadeClassifier, grey: np.ndarray) -> list[tuple[int, int, int, int]]:
+    least = max(24, round(min(grey.shape) * MIN_FACE))  # 24 px: the cascades' own window
+    if min(grey.shape) < least:
+        return []
+    found = cascade.detectMultiScale(grey, scaleFactor=_SCALE_STEP, minNeighbors=_NEIGHBOURS, minSize=(least, least))
+    return [tuple(int(v) for v in box) for box in found]
+
+
+def _profile_seen(grey: np.ndarray) -> bool:
+    profile = _cascade(PROFILE)
+    if profile is None:
+        return False
+    return bool(_detect(profile, grey)) or bool(_detect(profile, np.ascontiguousarray(grey[:, ::-1])))
+
+
+@functools.cache
+def _cascade(name: str) -> cv2.CascadeClassifier | None:
+    """Loaded once per process (parsing the XML takes 20-30 ms), then reused for every photo; a parse runs in
+    one thread of its worker process, so no two photos use one classifier at once."""
+    import cv2  # here, not at the top: see the module's docstring
+
+    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    path = Path(folder or "") / name
+    if not folder or not path.is_file():
+        return None  # checked first: OpenCV itself would only print an error and hand back an empty classifier
+    cascade = cv2.CascadeClassifier(str(path))
+    return None if cascade.empty() else cascade
