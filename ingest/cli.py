@@ -91,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, metavar="DIR")
     ex.add_argument("--zip", action="store_true", help="also write DIR.zip (UTF-8 names, for Windows)")
     cmd("serve", _serve, "run the service: poll, send, the morning digest, housekeeping (until SIGTERM)")
+    w = cmd("web", _web, "the organisers' read-only web view: serve it alone (until SIGTERM), or manage its users")
+    w.add_argument("action", nargs="?", default="serve", choices=["serve", "add-user", "disable-user", "users"],
+                   help="default: serve; add-user reads the password from standard input")
+    w.add_argument("name", nargs="?", metavar="NAME", help="add-user / disable-user: the organiser's user name")
+    w.add_argument("--listen", metavar="HOST:PORT", help="serve: where to listen (default: [web] listen)")
     h = cmd("health", _health, "exit non-zero when the last successful poll is too old (for a watchdog)")
     h.add_argument("--max-age-minutes", type=float, metavar="N", help="default: schedule.health_max_age_minutes")
     pg = cmd("purge", _purge, "after the campaign: remove materials and personal data, keep the counts")
@@ -206,6 +211,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     with _context(args) as ctx:
         return serve(ctx)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from mailintake.ingest.web import run
+
+    with _context(args) as ctx:
+        return run(ctx, args.action, args.name, args.listen)
 
 
 def _health(args: argparse.Namespace) -> int:

@@ -275,6 +275,41 @@ class Documents(_Section):
         return shutil.which(self.soffice) if self.soffice.strip() else None
 
 
+def split_listen(value: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets: [::1]:8025) as (host, port); ValueError says what is wrong."""
+    host, sep, port = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535 or any(c in host for c in "[]/ "):
+        raise ValueError(f"must be HOST:PORT, e.g. \"127.0.0.1:8025\" (got {value!r})")
+    return host, int(port)
+
+
+class Web(_Section):
+    """The organisers' read-only web view (`mailintake web`, or inside `serve` when enabled). It listens on
+    loopback by default: the operator puts a TLS reverse proxy in front (deploy/OPERATIONS.md)."""
+
+    enabled: bool = False  # `serve` runs the view too
+    listen: str = "127.0.0.1:8025"
+    # the session cookie's Secure flag; "auto": when the request came over https, or with
+    # X-Forwarded-Proto: https from a reverse proxy on loopback
+    secure_cookies: Literal["auto"] | bool = "auto"
+    session_hours: float = Field(12, gt=0, le=720)  # a login lasts at most this long
+    idle_minutes: float = Field(60, gt=0)  # ... and ends sooner after this long without a request
+    login_attempts: int = Field(5, ge=1)  # failed logins (per name and per address) before a lockout
+    lockout_minutes: float = Field(15, gt=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_listen(value)
+        return value.strip()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return split_listen(self.listen)
+
+
 class Config(_Section):
     mailbox: Mailbox
     smtp: Smtp = Smtp()
@@ -287,6 +322,7 @@ class Config(_Section):
     schedule: Schedule = Schedule()
     limits: Limits = Limits()
     documents: Documents = Documents()
+    web: Web = Web()
     path: Path | None = None  # where it was read from; relative paths resolve against its folder
 
     def resolve(self, value: str) -> Path:

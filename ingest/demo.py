@@ -73,7 +73,15 @@ def run_demo(target: Path, seed: int) -> int:
     print(f"Replies (replies.mode = \"files\"): {len(list(replies.glob('*.eml')))} .eml files in {replies}")
     print(f"Intake workbook as of {last}: {report.workbook}  (decisions form: {report.decisions})")
     print(f"Expert-panel export: {exported.out} ({exported.units} units, {exported.files} files; zip {exported.zip})")
+    print(web_hint(cfg, conf))
     return 0
+
+
+def web_hint(cfg: config_mod.Config, conf: Path) -> str:
+    """How to open the organisers' web view on the demo (nothing is started here)."""
+    host, port = cfg.web.address
+    return (f"Web view: add an organiser (the password is asked twice): mailintake -c {conf} web add-user organiser\n"
+            f"          then run: mailintake -c {conf} web   and open http://{host}:{port}/")
 
 
 def write_maildir(folder: Path, seed: int) -> dict[str, str]:

@@ -51,6 +51,7 @@ from mailintake.ingest.poll import KeptMailbox, poll
 from mailintake.ingest.replies.send import send_due
 from mailintake.ingest.replies.settle import close_due
 from mailintake.ingest.replies.stage import new_message_id
+from mailintake.ingest.web import web_view
 from mailintake.store.effects import sweep
 from mailintake.store.lock import Busy, instance_lock, processing_lock
 from mailintake.store.models import Outbox, ServiceState
@@ -116,7 +117,8 @@ class Service:
             log.info("serving %s: poll every %d s", self.ctx.config.mailbox.folder,
                      self.ctx.config.schedule.poll_seconds)
             self._start_idle(scheduler)
-            self.stop.wait()
+            with web_view(self.ctx):  # [web] enabled: the organisers' view in a thread, stopped before we return
+                self.stop.wait()
             log.info("stopping: finishing the message in hand")
             scheduler.shutdown(wait=True)
             if self.kept is not None:

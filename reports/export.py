@@ -101,8 +101,10 @@ class _Plan:
     quarantined: int = 0
 
 
-def export(s: Session, blobs: BlobStore, scope: ReportScope, out: Path, make_zip: bool = False) -> ExportSummary:
-    """Write the panel's tree (and `<out>.zip`) from the store; replace only a previous export."""
+def export(s: Session, blobs: BlobStore, scope: ReportScope, out: Path, make_zip: bool = False,
+           unit: str | None = None) -> ExportSummary:
+    """Write the panel's tree (and `<out>.zip`) from the store; replace only a previous export. `unit`: that
+    unit's materials only (the web view's download for one unit)."""
     out = Path(os.path.abspath(out))
     _check_replaceable(out)
     zip_path = out.with_name(out.name + ".zip") if make_zip else None
@@ -110,7 +112,7 @@ def export(s: Session, blobs: BlobStore, scope: ReportScope, out: Path, make_zip
         _check_zip_replaceable(zip_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     _drop_leftovers(out)
-    plan = _plan(s)
+    plan = _plan(s, unit)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.export-"))
     zip_tmp: Path | None = None
     try:
@@ -131,10 +133,12 @@ def export(s: Session, blobs: BlobStore, scope: ReportScope, out: Path, make_zip
                          plan.quarantined)
 
 
-def _plan(s: Session) -> _Plan:
+def _plan(s: Session, only: str | None = None) -> _Plan:
     plan = _Plan()
     top = Folder([INDEX, MARKER])
     for unit, dossier in queries.units_with_dossier(s):
+        if only is not None and unit.name != only:
+            continue
         if dossier.status == DossierStatus.QUARANTINED:
             plan.quarantined += 1
             plan.rows.append(_Note(unit.name, None, (), NOTE_QUARANTINED))

@@ -478,7 +478,7 @@ def _unit_names(msgs: Iterable[Message]) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The organisers' web view: a unit's current files, and one file by its database id (never by a name).
+# The organisers' web view: one file by its database id (never by a name) and whether it may be shown.
 
 
 @dataclass(frozen=True)
@@ -508,12 +508,3 @@ def stored_file(s: Session, attachment_id: int) -> StoredFile | None:
     unit = s.get(Unit, message.unit_id) if message.unit_id is not None else None
     dossier = s.get(Dossier, unit.id) if unit is not None else None
     return StoredFile(attachment, message, unit, dossier.status if dossier else None)
-
-
-def current_files(s: Session, dossier: Dossier) -> list[tuple[Attachment, Message]]:
-    """The files the dossier was judged on (never a quarantined message's), in arrival order."""
-    ids = [int(i) for i in dossier.current_files or []]
-    rows = s.execute(select(Attachment, Message).join(Message, Message.id == Attachment.message_id)
-                     .where(Attachment.id.in_(ids), Message.quarantined.is_(False))
-                     .order_by(Message.internaldate, Message.id, Attachment.ordinal))
-    return [(a, m) for a, m in rows]
