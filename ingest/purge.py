@@ -18,7 +18,7 @@ from pathlib import Path
 from mailintake.common.errors import MailintakeError
 from mailintake.ingest.context import Context
 from mailintake.store.lock import processing_lock
-from mailintake.store.purge import PurgeSummary, cutoff, orphan_blobs, purge_rows, remove_blobs
+from mailintake.store.purge import PurgeSummary, cutoff, orphan_blobs, prune_caches, purge_rows, remove_blobs
 
 
 class TooEarly(MailintakeError):
@@ -44,6 +44,7 @@ def purge(ctx: Context, before: dt.date, dry_run: bool = False) -> PurgeSummary:
                 summary = purge_rows(s, before, tz, dry_run=True)
                 orphans = orphan_blobs(s, ctx.blobs)
             summary.blobs = {area: len(shas) for area, shas in orphans.items()}
+            summary.blobs["cache"] = prune_caches(ctx.blobs, ctx.blobs.listing("files") - orphans["files"], True)
             summary.reply_files = len(_reply_files(ctx, summary.outbox_ids))
             return summary
         with ctx.db.session() as s:
@@ -55,6 +56,7 @@ def purge(ctx: Context, before: dt.date, dry_run: bool = False) -> PurgeSummary:
             orphans = orphan_blobs(s, ctx.blobs)
         remove_blobs(ctx.blobs, orphans)
         summary.blobs = {area: len(shas) for area, shas in orphans.items()}
+        summary.blobs["cache"] = prune_caches(ctx.blobs, ctx.blobs.listing("files"))
         files = _reply_files(ctx, summary.outbox_ids)
         for path in files:
             path.unlink(missing_ok=True)

@@ -100,6 +100,7 @@ class PurgeSummary:
                                                       if self.outbox_unsent else ""),
         ]
         lines += [f"blobs {area}: {self.blobs.get(area, 0)} {done}removed" for area in AREAS]
+        lines.append(f"cached OCR text and thumbnails: {self.blobs.get('cache', 0)} {done}removed")
         lines.append(f"reply files: {self.reply_files} {done}removed")
         units = self.record.get("units", [])
         counted = f"{len(units)} units, {sum(u['candidates'] for u in units)} candidates"
@@ -241,3 +242,18 @@ def remove_blobs(blobs: BlobStore, orphans: dict[str, set[str]]) -> None:
     for area, shas in orphans.items():
         for sha in sorted(shas):
             blobs.delete(area, sha)
+
+
+def prune_caches(blobs: BlobStore, kept: set[str], dry_run: bool = False) -> int:
+    """Derived files under `<root>/cache` (OCR text, thumbnails) named by the sha256 of a file not `kept`:
+    they hold what the file said (names read from a scanned form), so they go with it. Returns how many."""
+    cache, removed = blobs.root / "cache", 0
+    if not cache.is_dir():
+        return 0
+    for path in cache.rglob("*"):
+        sha = path.name[:64]
+        if path.is_file() and len(sha) == 64 and sha not in kept:
+            if not dry_run:
+                path.unlink(missing_ok=True)
+            removed += 1
+    return removed

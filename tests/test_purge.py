@@ -108,8 +108,14 @@ def test_the_purge_removes_materials_and_personal_data_and_keeps_the_counts(desk
     kept_files = {a["sha256"] for k in kept_keys for a in old[k]["attachments"]}
     assert desk.ctx.blobs.listing("quarantine") and purged_files - kept_files
     reply_files = sorted(Path(desk.cfg.replies.dir).glob("outbox-*.eml"))
+    cache = desk.ctx.blobs.root / "cache" / "ocr"  # what OCR read from the files: a form's name, say
+    cache.mkdir(parents=True, exist_ok=True)
+    gone, stays = sorted(purged_files - kept_files)[0], sorted(kept_files)[0]
+    for name in (gone, stays):
+        (cache / f"{name}.json").write_text('{"text": "林峰"}', encoding="utf-8")
 
     done = purge(desk.ctx, BEFORE)
+    assert [p.name for p in cache.iterdir()] == [f"{stays}.json"] and done.blobs["cache"] == 1
     assert (done.messages, done.kept, done.units, done.candidates) == (3, 1, 2, 2)
     assert done.kept_units == ["万州区"]
 
