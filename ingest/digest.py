@@ -15,12 +15,12 @@ from sqlalchemy import select
 from mailintake.common import decision_form
 from mailintake.common.errors import ConfigError
 from mailintake.ingest.context import Context
-from mailintake.ingest.replies.send import send_due
+from mailintake.ingest.replies.send import send_pass
 from mailintake.ingest.replies.stage import new_message_id
 from mailintake.reports.decisions_form import build_decision_form
 from mailintake.reports.digest import build_digest
 from mailintake.reports.workbook import build_workbook
-from mailintake.store.lock import processing_lock
+from mailintake.store.lock import sender_lock
 from mailintake.store.models import Outbox
 
 DIGEST = "digest"
@@ -51,11 +51,12 @@ def make_report(ctx: Context, day: dt.date, out: Path | None = None, send: bool 
         recipients = ctx.config.reports.recipients
         if not recipients:
             raise ConfigError("report --send: reports.recipients names no organiser address")
-        with processing_lock(ctx.db, ctx.config.schedule.lock_wait_seconds):
+        # the sender's lock makes "not yet sent today" and the queueing one step against any other digest run
+        with sender_lock(ctx.db, ctx.config.schedule.lock_wait_seconds):
             result.already_sent = daily and _sent_for(ctx, day)
             if not result.already_sent:
                 result.queued = _queue(ctx, day, recipients, {target.name: book, decision_form.FILE_NAME: form})
-            result.sent = [i for i in send_due(ctx).sent if i in result.queued]
+            result.sent = [i for i in send_pass(ctx).sent if i in result.queued]
     return result
 
 

@@ -1,12 +1,15 @@
 """`mailintake serve`: the service that runs the mailbox for the whole campaign.
 
-APScheduler (3.11) runs four jobs one at a time on one worker thread (missed runs coalesced, never two at
-once): the poll (`schedule.poll_seconds`), the sender with the settle-window closer (`send_seconds`), the
-morning digest (`report --send --daily` at `reports.time` in the campaign timezone, when organisers are
-configured) and housekeeping (post-commit blob effects finished, old temp files expired, free disk
-checked). SIGTERM/SIGINT set a stop flag that the pipeline asks between messages: the message in hand is
-finished, connections closed, exit 0. An instance lock keeps a second `serve` off the same database; cron
-polls and organiser commands beside it meet only the processing lock, which each job takes per run.
+APScheduler (3.11) runs four jobs, missed runs coalesced, never two of a kind at once. The poll
+(`schedule.poll_seconds`) has a thread of its own, so a message that keeps the parse worker busy (up to its
+limit) never holds back the other three, which share a second thread: the sender with the settle-window
+closer (`send_seconds`), the morning digest (`report --send --daily` at `reports.time` in the campaign
+timezone, when organisers are configured) and housekeeping (post-commit blob effects finished, old temp
+files expired, free disk checked). SIGTERM/SIGINT set a stop flag that the pipeline asks between messages:
+the message in hand is finished, connections closed, exit 0. An instance lock keeps a second `serve` off
+the same database; cron polls and organiser commands beside it meet only the processing lock, which each
+job takes per run. Every outbox sender (a poll's, `serve`'s, the digest's, `replies resend`) takes the
+sender lock instead, so replies already decided go out while a poll holds the processing lock.
 
 The poll keeps one logged-in IMAP connection from poll to poll, and a second connection waits in IMAP IDLE
 (`ingest.idle`) to wake the poll within seconds of new mail; a provider that says it is busy is left alone
@@ -21,6 +24,7 @@ bounced.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import shutil
@@ -141,12 +145,15 @@ class Service:
 
     def _scheduler(self) -> BackgroundScheduler:
         cfg = self.ctx.config
-        scheduler = BackgroundScheduler(executors={"default": {"type": "threadpool", "max_workers": 1}},
+        # the poll on a thread of its own: a message that keeps the parse worker busy (up to its limit) never
+        # holds back the sender, the digest or housekeeping, which share the other thread
+        scheduler = BackgroundScheduler(executors={"default": {"type": "threadpool", "max_workers": 1},
+                                                   "mailbox": {"type": "threadpool", "max_workers": 1}},
                                         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
                                         timezone=cfg.campaign.tz)
         now = dt.datetime.now(cfg.campaign.tz)
         scheduler.add_job(self.guarded("mailbox", self.poll_once), "interval", seconds=cfg.schedule.poll_seconds,
-                          next_run_time=now, id="poll")
+                          next_run_time=now, id="poll", executor="mailbox")
         scheduler.add_job(self.guarded("smtp", self.send_once), "interval", seconds=cfg.schedule.send_seconds,
                           id="send")
         scheduler.add_job(self.guarded("housekeeping", self.housekeeping), "interval",
@@ -216,9 +223,10 @@ class Service:
             send_due(self.ctx)  # the cycle holds the processing lock: the sender's usual condition
 
     def send_once(self) -> None:
-        with processing_lock(self.ctx.db):
+        # a poll in progress closes the due bursts itself, message by message
+        with contextlib.suppress(Busy), processing_lock(self.ctx.db):
             close_due(self.ctx, as_of=self.ctx.clock())
-            sent = send_due(self.ctx)
+        sent = send_due(self.ctx)  # under the sender's own lock: runs while a poll is busy
         self.watch_replies()
         if sent.deferred and not sent.sent:
             raise SourceError(f"outbox rows {sent.deferred} deferred: the SMTP server is not accepting mail")
@@ -247,9 +255,9 @@ class Service:
         self._note("digest", f"{day}: {'already sent' if result.already_sent else f'{len(result.queued)} queued'}")
 
     def housekeeping(self) -> None:
-        with processing_lock(self.ctx.db, self.ctx.config.schedule.lock_wait_seconds):
-            sweep(self.ctx.db, self.ctx.blobs)
         expire_temp(self.ctx)
+        with contextlib.suppress(Busy), processing_lock(self.ctx.db):  # else the busy poll sweeps first itself
+            sweep(self.ctx.db, self.ctx.blobs)
         free = shutil.disk_usage(self.ctx.blobs.root).free
         if free < self.ctx.config.schedule.min_free_mb * 1024 * 1024:
             raise DiskNearlyFull(f"the storage disk of {self.ctx.blobs.root} has only {free // (1024 * 1024)} MB "

@@ -27,6 +27,7 @@ from mailintake.store.db import Database
 
 ADVISORY_KEY = 0x6D61696C  # "mail": one key per database, every mailintake process uses it
 SERVE_KEY = ADVISORY_KEY + 1  # held by `serve` for its life
+SEND_KEY = ADVISORY_KEY + 2  # held by the one outbox sender at a time
 _RETRY_SECONDS = 0.2
 
 
@@ -69,6 +70,19 @@ def instance_lock(db: Database) -> Iterator[None]:
     except Busy as exc:
         raise AlreadyServing("another `mailintake serve` is already running on this database"
                              + str(exc).partition("mailbox")[2].partition(";")[0]) from None
+
+
+@contextmanager
+def sender_lock(db: Database, wait_seconds: float = 0.0) -> Iterator[None]:
+    """One outbox sender at a time, whoever runs it (a poll, `serve`'s sender, the digest, `replies resend`):
+    so a row found `sending` is one a crashed sender left. A lock of its own, not the processing lock, so
+    replies already decided go out while a poll is busy (or stalled) on a message."""
+    if db.engine.url.get_backend_name() == "postgresql":
+        with _advisory(db, wait_seconds, SEND_KEY):
+            yield
+    else:
+        with _file_lock(_lock_path(db, ".send"), wait_seconds):
+            yield
 
 
 def _lock_path(db: Database, suffix: str) -> Path:

@@ -120,7 +120,10 @@ MEASURED_POLL = """
 import json, resource, sys
 from mailintake.ingest.cli import main
 code = main(["-c", sys.argv[1], "poll"])
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not RUSAGE_SELF: the kernel carries the forking parent's (pytest's) high-water mark across exec
+# into ru_maxrss, so that would measure the test runner, which grows over a full run
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+own = int(hwm.split()[1]) * 1024
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(json.dumps({"code": code, "parent": own, "worker": workers}))
 """

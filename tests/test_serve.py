@@ -9,8 +9,10 @@ import os
 import signal
 import time
 
+from mailintake.ingest.samples import clients, hostile
 from testkit.cli import box_config, mailintake, status
 from testkit.config import write_config
+from testkit.mail import MAILBOX
 from testkit.serving import start_serve, stop, wait_for
 
 FAST = "[schedule]\npoll_seconds = 10\nsend_seconds = 5\n[replies]\nsettle_minutes = 0\n"
@@ -69,3 +71,20 @@ def test_a_mailbox_outage_is_one_line_when_it_starts_and_one_when_it_ends(doveco
     assert code == 0
     assert err.count("mailbox unavailable") == 1, err
     assert err.count("mailbox available again") == 1, err
+
+
+def test_a_message_that_keeps_the_parser_busy_never_holds_back_replies_already_decided(tmp_path):
+    conf = box_config(tmp_path, extra=FAST + "[limits]\nparse_seconds = 120\n")  # the stall runs its course
+    heavy = hostile.heavy_text_pdf(line_words=70)  # a 20 KB report whose text layer takes pdfium ~12 s
+    (tmp_path / "box" / "new" / "1621400100.M2P1.host").write_bytes(clients.build_message(
+        sender="jbkx@qq.com", sender_name="江北区科协", to=MAILBOX, subject="江北区科协 推荐材料", body="见附件",
+        attachments=[("推荐工作情况报告.pdf", heavy)]))
+    proc = start_serve(conf)
+    try:
+        wait_for(lambda: any((tmp_path / "replies").glob("*.eml")), timeout=120)  # the first mail's reply
+        states = sorted(m["state"] for m in status(conf)["messages"])
+        wait_for(lambda: all(m["state"] == "processed" for m in status(conf)["messages"]), timeout=180)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert states == ["processed", "stored"], "the reply went out while the second mail was still being read"

@@ -29,6 +29,7 @@ from mailintake.ingest.replies import compose
 from mailintake.ingest.replies.stage import from_address
 from mailintake.ingest.sources.imap import ImapSource
 from mailintake.ingest.tls import client_context
+from mailintake.store.lock import Busy, sender_lock
 from mailintake.store.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,16 @@ class _Transient(Exception):
 
 
 def send_due(ctx: Context) -> SendSummary:
-    """One pass of the sender; the caller holds the processing lock (one sender at a time)."""
+    """One pass of the sender, unless another sender is running (it sends these rows too): nothing then."""
+    try:
+        with sender_lock(ctx.db):
+            return send_pass(ctx)
+    except Busy:
+        return SendSummary()
+
+
+def send_pass(ctx: Context) -> SendSummary:
+    """One pass of the sender; the caller holds the sender lock."""
     summary = SendSummary()
     mode = ctx.config.replies.mode
     if mode == "off":
