@@ -18,8 +18,10 @@ apt_install() {  # install Debian packages that are missing (as root, or with su
     || { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
 }
 
-# libarchive13 + unar read RAR/7z archives; libgl1 + libglib2.0-0 are what the OpenCV wheel links; python3-venv because Debian's python3 refuses global pip (PEP 668)
-apt_install python3-venv libarchive13 unar libgl1 libglib2.0-0
+# libarchive13 + unar read RAR/7z archives; libgl1 + libglib2.0-0 are what the OpenCV wheel links;
+# fonts-noto-cjk lets rendered pages (OCR) and thumbnails show Chinese; python3-venv because Debian's python3
+# refuses global pip (PEP 668). LibreOffice (legacy .doc/.wps/.et) is optional at run time: `check` says so.
+apt_install python3-venv libarchive13 unar libgl1 libglib2.0-0 fonts-noto-cjk
 if [ "$what" = test ]; then
   # keep the postgresql package from creating and starting a system cluster
   if ! dpkg -s postgresql >/dev/null 2>&1; then
