@@ -73,11 +73,12 @@ class KeptMailbox:
 
 
 def poll(ctx: Context, progress: Reporter | None = None, stop: Callable[[], bool] = lambda: False,
-         kept: KeptMailbox | None = None) -> PollSummary:
-    """One cycle under the processing lock; raises Busy at once if another process holds it. `stop()` is
-    asked between messages (fetching and processing): `serve` finishes the message in hand and returns.
-    `kept`: an IMAP connection to reuse (serve); without it the cycle logs in and out."""
-    with processing_lock(ctx.db):
+         kept: KeptMailbox | None = None, wait_seconds: float = 0.0) -> PollSummary:
+    """One cycle under the processing lock; raises Busy if another holds it longer than `wait_seconds` (a
+    cron poll: at once). `stop()` is asked between messages (fetching and processing): `serve` finishes the
+    message in hand and returns. `kept`: an IMAP connection to reuse (serve); without it the cycle logs in
+    and out."""
+    with processing_lock(ctx.db, wait_seconds):
         return _cycle(ctx, progress, stop, kept)
 
 

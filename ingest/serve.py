@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 1800
 TEMP_MAX_AGE_SECONDS = 24 * 3600
+POLL_LOCK_WAIT_SECONDS = 10
 LOGIN_REFUSALS_ALERT = 2  # one refusal may be a provider's hiccup (QQ's message also covers throttling)
 NOT_REPLIES = ("alert", DIGEST)
 
@@ -208,7 +209,10 @@ class Service:
 
     def poll_once(self) -> None:
         self._sent_at = time.monotonic()
-        summary = poll(self.ctx, progress=self._between_messages, stop=self.stop.is_set, kept=self.kept)
+        # wait a little: serve's own sender and housekeeping take the processing lock briefly, and a poll
+        # skipped for that would wait a whole interval (not long: a SIGTERM waits for this job)
+        summary = poll(self.ctx, progress=self._between_messages, stop=self.stop.is_set, kept=self.kept,
+                       wait_seconds=POLL_LOCK_WAIT_SECONDS)
         self._note("poll_ok", f"fetched {summary.fetched}, processed {summary.processed}, "
                               f"failed {len(summary.failed)}")
         for line in summary.decisions:
