@@ -30,6 +30,8 @@ from email.policy import compat32
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+import numpy as np
+
 from mailintake.parsers import mime_skeleton
 from mailintake.parsers.filenames import (
     decode_bytes,
@@ -43,7 +45,6 @@ from mailintake.parsers.filenames import (
 from mailintake.parsers.filetypes import detect_type, is_image
 from mailintake.parsers.photo_names import parse_photo_name
 
-_HIGH_BYTES = re.compile(rb"[\x80-\xff]")
 SIGNATURE_MAX_BYTES = 300 * 1024  # inline images at least this big are always material
 TINY_IMAGE_BYTES = 16 * 1024  # an inline image smaller than this is an icon, whatever its format
 MAX_DEPTH = 40  # deeper nesting is hostile; the parts below it are reported, not read
@@ -304,7 +305,7 @@ def _payload_bytes(part: Message, out: MimeMessage) -> bytes:
     cte = _transfer_encoding(part)
     body = getattr(part, mime_skeleton.BODY, None)  # a big body the skeleton kept as raw bytes
     if body is not None:
-        if cte == "base64" and not _HIGH_BYTES.search(body):  # the text path's a2b_base64 would see the same
+        if cte == "base64" and _ascii(body):  # the text path's a2b_base64 would see the same
             with contextlib.suppress(binascii.Error, ValueError):
                 return binascii.a2b_base64(body)
         part._payload = mime_skeleton.text(body)  # anything else: the stdlib's own text, as below
@@ -323,6 +324,12 @@ def _payload_bytes(part: Message, out: MimeMessage) -> bytes:
         return payload.encode("ascii", "surrogateescape")  # surrogates are the raw 8-bit bytes
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
+
+
+def _ascii(body: memoryview | bytes) -> bool:
+    """No byte over 0x7f, read in place at memory speed (a byte-class regex ran at 100 MB/s, a third of a
+    photo mail's MIME time)."""
+    return not len(body) or int(np.frombuffer(body, np.uint8).max()) < 0x80
 
 
 def _qp_decode(text: str) -> bytes:

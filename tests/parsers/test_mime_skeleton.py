@@ -82,3 +82,11 @@ def test_only_big_bodies_are_cut_in_real_use():
     assert len(cut.bodies) == 1 and len(cut.raw) < len(raw) // 5
     assert tree(mime._parse(raw, as_text=True)) == tree(mime._parse(raw, None))
     assert mime.parse_mime(raw) == mime.parse_mime(raw, min_body=None)
+
+
+@pytest.mark.parametrize("where", [0, len(BODY) // 2, len(BODY) - 2], ids=["first", "middle", "last"])
+def test_an_eight_bit_byte_inside_a_base64_body_is_decoded_leniently_as_the_stdlib_does(where):
+    body = BODY[:where] + b"\xe4" + BODY[where:]
+    assert_same(mixed(leaf("a.jpg", body=body)), elided=1)
+    parsed = mime.parse_mime(mixed(leaf("a.jpg", body=body)), min_body=1)
+    assert "invalid_base64" in parsed.losses
