@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailintake.common.vocab import MessageState
+from mailintake.ingest.arrivals import Arrivals
 from mailintake.ingest.context import Context
 from mailintake.ingest.sources.imap import Entry, ImapSource
 from mailintake.ingest.sources.maildir import FileSource
@@ -38,9 +39,9 @@ class FetchResult:
 
 
 def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = None,
-               stop: Callable[[], bool] = lambda: False) -> FetchResult:
-    """One pass over an opened IMAP source."""
-    db = ctx.db
+               stop: Callable[[], bool] = lambda: False, arrivals: Arrivals | None = None) -> FetchResult:
+    """One pass over an opened IMAP source; `arrivals` hears what is coming and what is stored."""
+    db, arrivals = ctx.db, arrivals or Arrivals()
     result = FetchResult()
     with db.session() as s:
         state = _sync_state(s, source)
@@ -50,6 +51,7 @@ def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = Non
         last_uid, rescan_until = state.last_uid, state.rescan_until
     _retry_post_actions(db, source)
     entries = source.entries(source.uids_after(last_uid))
+    arrivals.expect([e.internaldate for e in entries])
     done: list[int] = []
     for n, (entry, raw) in enumerate(ctx.times.timed("fetch", source.bodies(entries)), 1):
         if stop():
@@ -61,6 +63,7 @@ def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = Non
         if msg_id is not None:
             result.recorded.append(msg_id)
         done.append(entry.uid)
+        arrivals.stored(n)
         if progress:
             progress(n, len(entries))
         if len(done) >= 100:
@@ -152,13 +155,14 @@ def _retry_post_actions(db: Database, source: ImapSource) -> None:
 
 
 def fetch_files(ctx: Context, source: FileSource, progress: Progress | None = None,
-                stop: Callable[[], bool] = lambda: False) -> FetchResult:
+                stop: Callable[[], bool] = lambda: False, arrivals: Arrivals | None = None) -> FetchResult:
     """One pass over a Maildir / .eml folder; entries already recorded (by file name) are skipped."""
-    db, blobs = ctx.db, ctx.blobs
+    db, blobs, arrivals = ctx.db, ctx.blobs, arrivals or Arrivals()
     result = FetchResult()
     with db.session() as s:
         known = set(s.scalars(select(Message.file_name).filter_by(source=source.identity)))
     todo = [e for e in source.entries() if e.name not in known]
+    arrivals.expect([e.internaldate for e in todo])
     for n, entry in enumerate(todo, 1):
         if stop():
             break
@@ -172,6 +176,7 @@ def fetch_files(ctx: Context, source: FileSource, progress: Progress | None = No
             s.flush()
             result.recorded.append(msg.id)
         ctx.faults.reached("recorded")
+        arrivals.stored(n)
         if progress:
             progress(n, len(todo))
     return result

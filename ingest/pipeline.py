@@ -16,14 +16,17 @@ effects (quarantine move, deletion of files no longer needed) follow the commit 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailintake.common.vocab import MessageState
 from mailintake.ingest import decisions_mail, dossier
+from mailintake.ingest.arrivals import Arrivals, Frontier
 from mailintake.ingest.context import Context
 from mailintake.ingest.placement import place
 from mailintake.ingest.record import record
@@ -42,28 +45,51 @@ MAX_SET_ASIDE = 3  # files set aside for one message before only its envelope is
 
 
 def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = None,
-                    stop: Callable[[], bool] = lambda: False) -> tuple[int, list[str]]:
+                    stop: Callable[[], bool] = lambda: False,
+                    arrivals: Arrivals | None = None) -> tuple[int, list[str]]:
     """Process every stored message in arrival order; returns (processed count, keys that failed).
-    `stop()` is asked between messages: the message in hand is finished, the rest waits for the next run."""
+    `stop()` is asked between messages: the message in hand is finished, the rest waits for the next run.
+    `arrivals`: a fetch running beside this one (`poll`); messages are taken as it stores them, in the
+    same order as once it has finished."""
+    arrivals = arrivals or Arrivals.finished()
     sweep(ctx.db, ctx.blobs)
-    with ctx.db.session() as s:
-        ids = list(s.execute(select(Message.id, Message.internaldate).where(Message.state == MessageState.STORED)
-                             .order_by(Message.internaldate, Message.id)).all())
     failed: list[str] = []
+    handled: set[int] = set()  # every run leaves its message processed or failed; this makes a loop impossible
     done = 0
-    for n, (msg_id, arrived) in enumerate(ids, 1):
-        if stop():
-            return done - len(failed), failed
-        done = n
-        close_due(ctx, as_of=arrived)  # bursts that had settled before this message arrived
-        with ctx.times.measure("process"):
-            key = process_one(ctx, msg_id, replies=True)
-        if key:
-            failed.append(key)
-        if progress:
-            progress(n, len(ids))
+    seen = arrivals.frontier()
+    while True:
+        batch = [(i, when) for i, when in _ready(ctx, seen) if i not in handled]
+        if not batch:
+            if seen.final or stop():
+                break
+            seen = arrivals.wait(seen)
+            continue
+        for k, (msg_id, arrived) in enumerate(batch, 1):
+            if stop():
+                return done - len(failed), failed
+            done += 1
+            handled.add(msg_id)
+            close_due(ctx, as_of=arrived)  # bursts that had settled before this message arrived
+            with ctx.times.measure("process"):
+                key = process_one(ctx, msg_id, replies=True)
+            if key:
+                failed.append(key)
+            if progress:
+                progress(done, done + len(batch) - k + seen.waiting)
+        seen = arrivals.frontier()
     close_due(ctx, as_of=ctx.clock())
     return done - len(failed), failed
+
+
+def _ready(ctx: Context, frontier: Frontier) -> list[tuple[int, dt.datetime]]:
+    """Stored messages that may be processed now, in arrival order."""
+    if not frontier.listed:
+        return []
+    query = select(Message.id, Message.internaldate).where(Message.state == MessageState.STORED)
+    if frontier.until is not None:
+        query = query.where(Message.internaldate <= frontier.until)
+    with ctx.db.session() as s:
+        return [tuple(row) for row in s.execute(query.order_by(Message.internaldate, Message.id))]
 
 
 def process_one(ctx: Context, msg_id: int, replies: bool = False) -> str | None:
@@ -120,10 +146,11 @@ def parse(s: Session, ctx: Context, msg: Message) -> MessageFacts:
     bounded worker. A file that stalls the worker is set aside (`processing_limit`) and the message parsed
     again without it; a stall before any file is read leaves the envelope only."""
     with ctx.times.measure("parse"):
-        return _parse_bounded(ctx, ctx.blobs.get(raw_area(s, msg.sha256), msg.sha256))
+        return _parse_bounded(ctx, ctx.blobs.path(raw_area(s, msg.sha256), msg.sha256))
 
 
-def _parse_bounded(ctx: Context, raw: bytes) -> MessageFacts:
+def _parse_bounded(ctx: Context, raw: Path) -> MessageFacts:
+    """The worker reads the stored file itself, so a 45 MB message is not also held here while it parses."""
     skip: dict[int, Overrun] = {}
     for _ in range(MAX_SET_ASIDE + 1):
         out = ctx.parser.parse(raw, skip)
@@ -132,4 +159,4 @@ def _parse_bounded(ctx: Context, raw: bytes) -> MessageFacts:
         if out.file is None or out.file in skip:
             break
         skip[out.file] = out
-    return parse_envelope(raw, out)
+    return parse_envelope(raw.read_bytes(), out)

@@ -1,4 +1,5 @@
-"""`mailintake poll`: one pass — fetch what is new (stage 1), then process everything not yet processed.
+"""`mailintake poll`: one pass — fetch what is new (stage 1) and, beside it, process everything not yet
+processed, in arrival order.
 
 What was recorded before an outage is processed all the same; the outage is reported afterwards.
 """
@@ -6,6 +7,7 @@ What was recorded before an outage is processed all the same; the outage is repo
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from imapclient.exceptions import IMAPClientError
 
 from mailintake.common.errors import SourceError
 from mailintake.ingest import fetch, pipeline
+from mailintake.ingest.arrivals import Arrivals
 from mailintake.ingest.context import Context
 from mailintake.ingest.decisions import apply_dropped
 from mailintake.ingest.replies.send import SendSummary, send_due
@@ -89,20 +92,59 @@ def _cycle(ctx: Context, progress: Reporter | None, stop: Callable[[], bool],
     def stage(name: str) -> fetch.Progress | None:
         return (lambda done, total: progress(name, done, total)) if progress else None
 
-    lost: SourceError | None = None
+    fetching = Fetching(ctx, stage("fetch"), stop, kept)
+    fetching.start()
     try:
-        result = fetch_new(ctx, stage("fetch"), stop, kept)
-        summary.fetched, summary.rematched = len(result.recorded), result.rematched
-    except SourceError as exc:  # what was recorded before the outage is processed all the same
-        lost = exc
-    summary.processed, summary.failed = pipeline.process_pending(ctx, stage("process"), stop)
+        summary.processed, summary.failed = pipeline.process_pending(
+            ctx, stage("process"), lambda: stop() or fetching.broken(), fetching.arrivals)
+    finally:
+        fetching.finish()
+    if fetching.error is not None and not isinstance(fetching.error, SourceError):
+        raise fetching.error
+    if fetching.result is not None:
+        summary.fetched, summary.rematched = len(fetching.result.recorded), fetching.result.rematched
     summary.decisions = apply_dropped(ctx)
     # still under the lock: a row found `sending` is one a crashed sender left, never one in flight
     summary.replies = send_due(ctx)
     ctx.times.save()
-    if lost is not None:
-        raise lost
+    if fetching.error is not None:  # what was recorded before the outage is processed all the same
+        raise fetching.error
     return summary
+
+
+class Fetching(threading.Thread):
+    """Stage 1 on a thread of its own, so the next messages download and become durable while the parse
+    worker reads this one; the processing takes them in arrival order as `arrivals` lets it. The raw-first
+    and checkpoint rules are fetch's own and unchanged: the processing only ever sees committed rows."""
+
+    def __init__(self, ctx: Context, progress: fetch.Progress | None, stop: Callable[[], bool],
+                 kept: KeptMailbox | None):
+        super().__init__(name="mailintake-fetch", daemon=True)
+        self.ctx, self.progress, self.stop, self.kept = ctx, progress, stop, kept
+        self.arrivals = Arrivals()
+        self.result: fetch.FetchResult | None = None
+        self.error: BaseException | None = None
+        self._abort = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.result = fetch_new(self.ctx, self.progress, lambda: self.stop() or self._abort.is_set(),
+                                    self.kept, self.arrivals)
+        except BaseException as exc:  # handed to the polling thread, which raises it once processing stopped
+            self.error = exc
+        finally:
+            self.arrivals.finish()
+
+    def broken(self) -> bool:
+        """Fetching met something other than the mailbox going away (storage, database): stop processing
+        too, as a poll that never got to process would have."""
+        return self.error is not None and not isinstance(self.error, SourceError)
+
+    def finish(self) -> None:
+        """Wait for the fetch to end; when processing stopped first (an error, a stop), after the message
+        in hand."""
+        self._abort.set()
+        self.join()
 
 
 @contextmanager
@@ -121,12 +163,13 @@ def open_source(ctx: Context, kept: KeptMailbox | None = None) -> Iterator[ImapS
 
 
 def fetch_new(ctx: Context, progress: fetch.Progress | None = None,
-              stop: Callable[[], bool] = lambda: False, kept: KeptMailbox | None = None) -> fetch.FetchResult:
+              stop: Callable[[], bool] = lambda: False, kept: KeptMailbox | None = None,
+              arrivals: Arrivals | None = None) -> fetch.FetchResult:
     with open_source(ctx, kept) as src:
         if isinstance(src, FileSource):
-            return fetch.fetch_files(ctx, src, progress, stop)
+            return fetch.fetch_files(ctx, src, progress, stop, arrivals)
         try:
-            return fetch.fetch_imap(ctx, src, progress, stop)
+            return fetch.fetch_imap(ctx, src, progress, stop, arrivals)
         except (IMAPClientError, OSError) as exc:
             raise SourceError(f"{src.where}: connection lost during the poll ({exc}); "
                               "what was recorded is kept, the next poll resumes") from None
