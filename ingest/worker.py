@@ -23,6 +23,7 @@ import signal
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from mailintake.parsers.facts import MessageFacts, ParserSettings
 from mailintake.parsers.message import Overrun, parse_message
@@ -49,8 +50,9 @@ class ParseWorker:
         self._proc: mp.process.BaseProcess | None = None
         self._conn: Connection | None = None
 
-    def parse(self, raw: bytes, skip: dict[int, Overrun]) -> MessageFacts | Overrun:
-        """The message's facts, or what stopped the child (and at which file)."""
+    def parse(self, raw: bytes | Path, skip: dict[int, Overrun]) -> MessageFacts | Overrun:
+        """The message's facts, or what stopped the child (and at which file). Given the stored file's path,
+        the child reads it itself: the bytes are then never held by this process nor copied down the pipe."""
         conn = self._ensure()
         conn.send((raw, skip))
         current: int | None = None
@@ -135,6 +137,8 @@ def _serve(conn: Connection, settings: ParserSettings, limits: WorkerLimits, par
             return
         raw, skip = job
         try:
+            if isinstance(raw, Path):
+                raw = raw.read_bytes()
             facts = parse_message(raw, settings, skip=skip, on_file=lambda i: conn.send(("file", i)))
         except Exception as exc:  # a parser bug: the parent records it as a failed attempt
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
