@@ -11,6 +11,7 @@ from mailintake.common.errors import ConfigError, NotMigrated, SourceError
 from mailintake.ingest.config import Config
 from mailintake.ingest.sources.imap import ImapSource
 from mailintake.ingest.tls import client_context
+from mailintake.parsers.faces import detector_problem
 from mailintake.parsers.ocr import engine_check
 from mailintake.store.db import make_engine, require_current
 
@@ -20,7 +21,7 @@ def run_checks(cfg: Config) -> list[tuple[str, str | None]]:
     checks = [("database", _database(cfg)), ("mailbox", _mailbox(cfg))]
     if cfg.replies.mode == "smtp":
         checks.append(("smtp", _smtp(cfg)))
-    return [*checks, ("converter", _converter(cfg)), ("ocr", _ocr(cfg))]
+    return [*checks, ("converter", _converter(cfg)), ("ocr", _ocr(cfg)), ("faces", _faces())]
 
 
 def _converter(cfg: Config) -> str | None:
@@ -39,6 +40,12 @@ def _ocr(cfg: Config) -> str | None:
         return None
     problem, _ = engine_check(settings)
     return None if problem is None else f"{problem}: scans get ocr_failed and keep markings_not_checked"
+
+
+def _faces() -> str | None:
+    """OpenCV's Haar cascades load (a classifier that is not empty): else no ID photo is checked for a face."""
+    problem = detector_problem()
+    return None if problem is None else f"{problem}: ID photos are not checked for one frontal face"
 
 
 def _database(cfg: Config) -> str | None:

@@ -257,6 +257,9 @@ class Limits(_Section):
 
     parse_seconds: float = Field(300, gt=0)
     parse_memory_mb: int = Field(2048, ge=128)
+    # workers side by side: with 2, the next message is read while one is recorded (each holds the parser
+    # stack, ~100 MB, and a message); 1 on a one-core or small machine
+    parse_workers: int = Field(2, ge=1, le=4)
 
 
 class Documents(_Section):
@@ -354,15 +357,19 @@ class Config(_Section):
         )
 
     def document_settings(self) -> DocumentSettings:
-        """The OCR cache lives under the storage root; a config read from no file (an in-memory one) has no
-        anchor for a relative root, so it gets no cache rather than one in whatever directory is current."""
+        """The OCR and conversion caches and LibreOffice's work folders live under the storage root (where the
+        sweep finds what a killed parse left); a config read from no file (an in-memory one) has no anchor for
+        a relative root, so it gets no cache and the system temp dir rather than whatever directory is current."""
         doc = self.documents
         root = self.resolve(self.storage.root)
+        anchored = root.is_absolute()
         return DocumentSettings(
             ocr_max_pages=doc.ocr_max_pages, ocr_page_seconds=doc.ocr_page_seconds,
             ocr_memory_bytes=doc.ocr_memory_mb * 1024 * 1024,
-            ocr_cache_dir=str(root / "cache" / "ocr") if root.is_absolute() else None,
+            ocr_cache_dir=str(root / "cache" / "ocr") if anchored else None,
             soffice=doc.soffice_path(), convert_seconds=doc.convert_seconds,
+            convert_cache_dir=str(root / "cache" / "legacy") if anchored else None,
+            convert_work_dir=str(root / "convert") if anchored else None,
         )
 
 

@@ -71,11 +71,44 @@ def _profile_seen(grey: np.ndarray) -> bool:
 def _cascade(name: str) -> cv2.CascadeClassifier | None:
     """Loaded once per process (parsing the XML takes 20-30 ms), then reused for every photo; a parse runs in
     one thread of its worker process, so no two photos use one classifier at once."""
+    folder = _shipped_folder()
+    return _loaded(Path(folder) / name) if folder else None
+
+
+def detector_problem(folder: str | Path | None = None) -> str | None:
+    """Whether both cascades the ID photo check uses load, for `mailintake check`: None, or what is wrong.
+    `folder`: where to look (default: the one OpenCV ships). Loads them afresh, as a parse worker will."""
+    try:
+        folder = folder or _shipped_folder()
+    except ImportError as exc:
+        return f"OpenCV is not installed ({exc.name})"
+    if not folder:
+        return "this OpenCV ships no Haar cascades (OpenCV 5 dropped them: opencv-python-headless must be < 5)"
+    for name in (FRONTAL, PROFILE):
+        path = Path(folder) / name
+        if not path.is_file():
+            return f"the face detector's cascade {path} is missing"
+        if _loaded(path) is None:
+            return f"the face detector's cascade {path} does not load"
+    return None
+
+
+def _shipped_folder() -> str | None:
     import cv2  # here, not at the top: see the module's docstring
 
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    path = Path(folder or "") / name
-    if not folder or not path.is_file():
-        return None  # checked first: OpenCV itself would only print an error and hand back an empty classifier
-    cascade = cv2.CascadeClassifier(str(path))
+    return getattr(getattr(cv2, "data", None), "haarcascades", None)
+
+
+def _loaded(path: Path) -> cv2.CascadeClassifier | None:
+    """The classifier, or None when the file is missing, damaged or holds no cascade. Checked first: OpenCV
+    itself only prints an error and hands back an empty classifier for a missing file, and raises (a
+    SystemError around its own) for a damaged one."""
+    import cv2
+
+    if not path.is_file():
+        return None
+    try:
+        cascade = cv2.CascadeClassifier(str(path))
+    except (cv2.error, SystemError):
+        return None
     return None if cascade.empty() else cascade

@@ -35,6 +35,8 @@ class DocumentSettings:
     ocr_cache_dir: str | None  # results by the file's sha256 (`<storage root>/cache/ocr`); None = no cache
     soffice: str | None  # LibreOffice's program, found on PATH or as given; None = no conversion
     convert_seconds: float  # per conversion; LibreOffice is killed when it overruns
+    convert_cache_dir: str | None  # conversions by the input's sha256 (`<storage root>/cache/legacy`); None = none
+    convert_work_dir: str | None  # LibreOffice's work folders (`<storage root>/convert`); None = the system temp dir
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,11 @@ class ExtractedFile:
     sealed: bool | None = None  # reports only: red seal found / not found / not checked
     summary: SummaryTable | None = None  # summary tables only
     findings: list[Finding] = field(default_factory=list)
+    size: int = -1  # bytes; taken from `content` when made, kept when the bytes are sent on without it
 
-    @property
-    def size(self) -> int:
-        return len(self.content)
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            self.size = len(self.content)
 
 
 @dataclass(frozen=True)
@@ -153,4 +156,5 @@ class MessageFacts:
     cloud_links: list[CloudLink] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # message-level
     classified: bool = False
+    files_stored: bool = False  # the parse worker made the files durable and sent the facts without their bytes
     bounce: BounceFacts | None = None  # bounces only: which message came back and why

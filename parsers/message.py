@@ -28,7 +28,7 @@ from mailintake.parsers.facts import (
 )
 from mailintake.parsers.filetypes import detect_type, is_archive, is_image
 from mailintake.parsers.kinds import KindVerdict, classify_kind
-from mailintake.parsers.legacy import Converted, convert
+from mailintake.parsers.legacy import ConversionCache, Converted, convert
 from mailintake.parsers.mime import FORWARDED_TYPES, MimeMessage, MimePart, parse_mime, parse_mime_headers
 from mailintake.parsers.ocr import OCR_FAILURES, OcrReader, OcrResult
 from mailintake.parsers.photo_names import looks_like_id_photo_name
@@ -290,20 +290,40 @@ def _readable(f: ExtractedFile, settings: ParserSettings, inside: _Inside) -> tu
     kept for the checks), an .xls xlrd cannot read converted too when LibreOffice is there."""
     data, kind = f.content, f.detected_type
     if kind in _LEGACY:
-        inside.converted = _converted(data, kind, settings)
+        inside.converted = _converted(f, kind, settings)
         if inside.converted.data:
             data, kind = inside.converted.data, inside.converted.kind
     doc = read_document(data, kind, render_pages=_RENDERED_PAGES)
-    if kind == "xls" and doc.problem == CORRUPT and settings.documents.soffice:
-        again = _converted(data, kind, settings)
+    if kind == "xls" and doc.problem == CORRUPT:  # without LibreOffice or a cached conversion: MISSING at once
+        again = _converted(f, kind, settings)
         if again.data:
             data, kind = again.data, again.kind
             doc = read_document(data, kind, render_pages=_RENDERED_PAGES)
+            _remember(f, again, doc, settings)
+    if inside.converted is not None:
+        _remember(f, inside.converted, doc, settings)
     return data, kind, doc
 
 
-def _converted(data: bytes, kind: str, settings: ParserSettings) -> Converted:
-    return convert(data, kind, settings.documents.soffice, settings.documents.convert_seconds)
+def _converted(f: ExtractedFile, kind: str, settings: ParserSettings) -> Converted:
+    """The cached conversion of the file's bytes, else LibreOffice's (even without LibreOffice a `reprocess`
+    reads what it converted before)."""
+    docs = settings.documents
+    cached = _cache(settings).get(f.sha256, kind)
+    return cached or convert(f.content, kind, docs.soffice, docs.convert_seconds, docs.convert_work_dir)
+
+
+def _remember(f: ExtractedFile, converted: Converted, doc: DocumentContent, settings: ParserSettings) -> None:
+    """Cache a fresh conversion unless the file's name or text carries a secrecy marking."""
+    if converted.data is None or converted.cached:
+        return
+    if find_secrecy_marking(f.display_name) or (doc.text and find_secrecy_marking(doc.text)):
+        return
+    _cache(settings).put(f.sha256, converted)
+
+
+def _cache(settings: ParserSettings) -> ConversionCache:
+    return ConversionCache(settings.documents.convert_cache_dir)
 
 
 def _scan(f: ExtractedFile, inside: _Inside, ocr: OcrReader) -> None:

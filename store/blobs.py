@@ -2,7 +2,9 @@
 
 Layout: raw/ab/<sha256>.eml (messages), files/ab/<sha256>.bin (attachments and archive members),
 quarantine/ (0700: raw messages with secrecy markings), outbox/ (files the service attaches to its own
-mail: the digest's workbooks), tmp/ (in-flight writes, cleaned at start).
+mail: the digest's workbooks), tmp/ (in-flight writes, cleaned at start). Beside them the parsers keep
+cache/ (OCR text, conversions, thumbnails by sha256) and convert/ (LibreOffice's work folders); what a killed
+parse leaves there is swept by `store/litter.py`.
 Mail content never chooses a path: names are hashes.
 """
 

@@ -2,7 +2,8 @@
 
 They run after the commit that implies them, never inside it, so a rollback can never leave the files
 disagreeing with the rows. Each effect is recomputed from the committed rows, which makes it idempotent:
-a crash between the commit and the effect is finished by `sweep` at the start of the next run.
+a crash between the commit and the effect is finished by `sweep` at the start of the next run, which also
+clears what a killed parse left behind (`store/litter.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from mailintake.store.blobs import BlobStore
 from mailintake.store.db import Database
+from mailintake.store.litter import sweep_litter
 from mailintake.store.models import Message
 from mailintake.store.queries import file_needed, raw_area, referenced_files
 
@@ -40,7 +42,9 @@ def settle(db: Database, blobs: BlobStore, effects: BlobEffects) -> None:
 
 
 def sweep(db: Database, blobs: BlobStore) -> None:
-    """Housekeeping before a run: every raw message in its area, every unneeded extracted file gone."""
+    """Housekeeping before a run: every raw message in its area, every unneeded extracted file gone, and what a
+    killed parse left in the root (half-written cache entries, LibreOffice's work folders: `store/litter.py`)."""
+    sweep_litter(blobs.root)
     with db.session() as s:
         quarantined = set(s.scalars(select(Message.sha256).where(Message.quarantined.is_(True))))
         raws = quarantined | blobs.listing("quarantine")

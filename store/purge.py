@@ -100,7 +100,7 @@ class PurgeSummary:
                                                       if self.outbox_unsent else ""),
         ]
         lines += [f"blobs {area}: {self.blobs.get(area, 0)} {done}removed" for area in AREAS]
-        lines.append(f"cached OCR text and thumbnails: {self.blobs.get('cache', 0)} {done}removed")
+        lines.append(f"cached OCR text, conversions and thumbnails: {self.blobs.get('cache', 0)} {done}removed")
         lines.append(f"reply files: {self.reply_files} {done}removed")
         units = self.record.get("units", [])
         counted = f"{len(units)} units, {sum(u['candidates'] for u in units)} candidates"
@@ -245,8 +245,9 @@ def remove_blobs(blobs: BlobStore, orphans: dict[str, set[str]]) -> None:
 
 
 def prune_caches(blobs: BlobStore, kept: set[str], dry_run: bool = False) -> int:
-    """Derived files under `<root>/cache` (OCR text, thumbnails) named by the sha256 of a file not `kept`:
-    they hold what the file said (names read from a scanned form), so they go with it. Returns how many."""
+    """Derived files under `<root>/cache` (OCR text, LibreOffice's conversions, thumbnails) named by the sha256
+    of a file not `kept`: they hold what the file said (names read from a scanned form, a converted form
+    whole), so they go with it. Returns how many."""
     cache, removed = blobs.root / "cache", 0
     if not cache.is_dir():
         return 0

@@ -9,12 +9,12 @@ The files are made here: python-docx writes the .docx and LibreOffice saves it a
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-from pathlib import Path
+import hashlib
 
 import pytest
 
 from mailintake.ingest.config import from_dict
+from mailintake.ingest.reprocess import reprocess
 from mailintake.ingest.samples import clients, documents
 from mailintake.ingest.samples.mailbox import person
 from mailintake.parsers.facts import MessageFacts, ParserSettings
@@ -22,19 +22,11 @@ from mailintake.parsers.filetypes import detect_type
 from mailintake.parsers.message import parse_message
 from testkit.cli import box_config, mailintake
 from testkit.config import default_settings
+from testkit.desk import BEFORE_DEADLINE, MaildirDesk
 from testkit.mail import MAILBOX
+from testkit.word97 import word97
 
 UNIT = "渝北区科协"
-
-
-def word97(folder: Path, docx: dict[str, bytes]) -> dict[str, bytes]:
-    """The .docx files saved as Word 97 .doc by LibreOffice itself (one run, its own profile)."""
-    for name, data in docx.items():
-        (folder / f"{name}.docx").write_bytes(data)
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
-                    "--convert-to", "doc", "--outdir", str(folder / "doc"), *[str(folder / f"{n}.docx") for n in docx]],
-                   check=True, capture_output=True, timeout=300)
-    return {name: (folder / "doc" / f"{name}.doc").read_bytes() for name in docx}
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +125,27 @@ def test_check_says_whether_the_converter_and_the_ocr_models_work(tmp_path):
     [line] = [x for x in done.stdout.splitlines() if x.startswith("converter:")]
     assert line.startswith("converter: the converter is missing: LibreOffice not found")
     assert "ocr: ok" in done.stdout.splitlines()  # switched off is no fault
+
+
+def test_reprocess_reads_a_converted_form_again_without_libreoffice_but_never_keeps_a_classified_one(legacy,
+                                                                                                   tmp_path):
+    desk = MaildirDesk(tmp_path)
+    desk.deliver(mail([("附件1：推荐表.doc", legacy["linfeng"])]))
+    desk.deliver(mail([("附件1：推荐表（孙磊）.doc", legacy["sunlei"])]), BEFORE_DEADLINE.replace(minute=5))
+    first = desk.poll()
+    root = desk.ctx.blobs.root
+    plain, secret = (hashlib.sha256(legacy[k]).hexdigest() for k in ("linfeng", "sunlei"))
+    assert [p.name for p in (root / "cache" / "legacy").iterdir()] == [f"{plain}.v1.docx"]  # no 机密★ form kept
+    assert list((root / "convert").iterdir()) == []  # each conversion's work folder went with it
+    assert [m["quarantined"] for m in first["messages"]] == [False, True]
+    desk.close()
+
+    gone = MaildirDesk(tmp_path, documents={"soffice": "/nonexistent/soffice"})  # LibreOffice uninstalled since
+    assert gone.ctx.config.parser_settings().documents.soffice is None
+    assert list(reprocess(gone.ctx, None)) == ["reprocessed 2 message(s)"]
+    plain_msg, secret_msg = gone.status()["messages"]
+    assert plain_msg["findings"] == first["messages"][0]["findings"]
+    assert [(a["name"], a["role"], a["person"]) for a in plain_msg["attachments"]] == [
+        ("附件1：推荐表.doc", "form", "林峰")]
+    assert [x["code"] for x in secret_msg["findings"]][:1] == ["legacy_format"]  # converted again, or not at all
+    gone.close()

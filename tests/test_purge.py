@@ -109,13 +109,18 @@ def test_the_purge_removes_materials_and_personal_data_and_keeps_the_counts(desk
     assert desk.ctx.blobs.listing("quarantine") and purged_files - kept_files
     reply_files = sorted(Path(desk.cfg.replies.dir).glob("outbox-*.eml"))
     cache = desk.ctx.blobs.root / "cache" / "ocr"  # what OCR read from the files: a form's name, say
-    cache.mkdir(parents=True, exist_ok=True)
+    converted = desk.ctx.blobs.root / "cache" / "legacy"  # a .doc form as LibreOffice converted it
     gone, stays = sorted(purged_files - kept_files)[0], sorted(kept_files)[0]
+    for folder in (cache, converted):
+        folder.mkdir(parents=True, exist_ok=True)
     for name in (gone, stays):
         (cache / f"{name}.json").write_text('{"text": "林峰"}', encoding="utf-8")
+        (converted / f"{name}.v1.docx").write_bytes(documents.form_docx("林峰", ""))
 
     done = purge(desk.ctx, BEFORE)
-    assert [p.name for p in cache.iterdir()] == [f"{stays}.json"] and done.blobs["cache"] == 1
+    assert [p.name for p in cache.iterdir()] == [f"{stays}.json"] and done.blobs["cache"] == 2
+    assert [p.name for p in converted.iterdir()] == [f"{stays}.v1.docx"]
+    assert "cached OCR text, conversions and thumbnails: 2 removed" in done.lines()
     assert (done.messages, done.kept, done.units, done.candidates) == (3, 1, 2, 2)
     assert done.kept_units == ["万州区"]
 
