@@ -227,6 +227,7 @@ def main() -> int:
     ap.add_argument("--small", action="store_true", help="300 KB photos: a quick smoke run")
     ap.add_argument("--idle", type=int, default=1000, help="recorded messages for the idle poll")
     ap.add_argument("--no-workbook", action="store_true")
+    ap.add_argument("--workers", type=int, default=2, help="limits.parse_workers for the poll")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     print(f"building {args.messages} submissions ({'small' if args.small else 'realistic'} photos) ...", flush=True)
@@ -264,7 +265,8 @@ def measure(args, mails: list[bytes], total: int, largest: int, work: Path, port
     print(f"backlog: {len(mails)} messages, {total / MB:.0f} MB on the wire, largest {largest / MB:.1f} MB")
     plain = [raw_fetch(port, False, ca, "Backlog") for _ in range(args.runs)]
     tls = [raw_fetch(tls_port, True, ca, "Backlog") for _ in range(args.runs)]
-    polls = [pipeline(work / f"run{n}", tls_port, ca, "Backlog", env, args.small) for n in range(args.runs)]
+    polls = [pipeline(work / f"run{n}", tls_port, ca, "Backlog", env, args.small, args.workers)
+             for n in range(args.runs)]
     split = parse_split(mails, config(work / "split", tls_port, ca, "Backlog", args.small).parser_settings())
     idle_ms = idle(work, port, tls_port, ca, env, args.idle)
     workbook = None if args.no_workbook else run_workbook()
@@ -272,26 +274,26 @@ def measure(args, mails: list[bytes], total: int, largest: int, work: Path, port
     return 0
 
 
-def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool) -> str:
+def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 2) -> str:
     photos = "[campaign.photos]\nmin_bytes = 200000\n" if small else ""
     return (f'[mailbox]\nhost = "127.0.0.1"\nport = {tls_port}\nsecurity = "tls"\nca_file = "{ca}"\n'
             f'username = "alice"\npassword_env = "BENCH_IMAP_PW"\nfolder = "{mailbox}"\nmark_keyword = ""\n'
             f'[database]\nurl = "sqlite:///{folder}/bench.db"\n[storage]\nroot = "{folder}/store"\n'
-            f'[replies]\nmode = "files"\ndir = "{folder}/replies"\n{photos}')
+            f'[replies]\nmode = "files"\ndir = "{folder}/replies"\n[limits]\nparse_workers = {workers}\n{photos}')
 
 
-def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool):
+def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 2):
     from mailintake.ingest.config import load
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "bench.toml"
-    path.write_text(config_text(folder, tls_port, ca, mailbox, small), encoding="utf-8")
+    path.write_text(config_text(folder, tls_port, ca, mailbox, small, workers), encoding="utf-8")
     return load(path)
 
 
-def pipeline(folder: Path, tls_port: int, ca: Path, mailbox: str, env: dict, small: bool) -> Run:
+def pipeline(folder: Path, tls_port: int, ca: Path, mailbox: str, env: dict, small: bool, workers: int) -> Run:
     """`mailintake poll` from an empty database, as the operator's first poll after an outage."""
-    config(folder, tls_port, ca, mailbox, small)
+    config(folder, tls_port, ca, mailbox, small, workers)
     cli = [str(ROOT / ".venv/bin/mailintake"), "-c", str(folder / "bench.toml")]
     subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True)
     run = timed_child([*cli, "poll"], env)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from mailintake.ingest.config import Config
 from mailintake.ingest.faults import Faults
+from mailintake.ingest.parse_pool import ParsePool
 from mailintake.ingest.registry import Registry, district_names
 from mailintake.ingest.timings import StageTimes
-from mailintake.ingest.worker import ParseWorker, WorkerLimits
+from mailintake.ingest.worker import WorkerLimits
 from mailintake.parsers.facts import ParserSettings
 from mailintake.reports.queries import ReportScope
 from mailintake.store.blobs import BlobStore
@@ -35,7 +36,7 @@ class Context:
     blobs: BlobStore
     registry: Registry
     settings: ParserSettings
-    parser: ParseWorker
+    parser: ParsePool
     clock: Clock = field(default=utc_now)
     faults: Faults = field(default_factory=Faults)  # test-only crash points (ingest/faults.py)
     times: StageTimes = field(default_factory=StageTimes)  # per-stage seconds, for the benchmark
@@ -49,7 +50,8 @@ class Context:
         blobs = BlobStore(config.resolve(config.storage.root)).open()
         settings = config.parser_settings()
         limits = WorkerLimits(config.limits.parse_seconds, config.limits.parse_memory_mb * 1024 * 1024)
-        return cls(config, db, blobs, Registry(config), settings, ParseWorker(settings, limits), clock,
+        parser = ParsePool(settings, limits, blobs, config.limits.parse_workers)
+        return cls(config, db, blobs, Registry(config), settings, parser, clock,
                    Faults.from_env(), StageTimes.from_env())
 
     def close(self) -> None:

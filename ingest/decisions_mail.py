@@ -23,7 +23,7 @@ from mailintake.common.vocab import Kind, MessageState, display_reference
 from mailintake.ingest.context import Context
 from mailintake.parsers.auth_results import passed
 from mailintake.parsers.decision_sheet import DecisionSheet, SheetDecision, read_decision_sheet
-from mailintake.parsers.facts import MessageFacts
+from mailintake.parsers.facts import ExtractedFile, MessageFacts
 from mailintake.store.effects import BlobEffects
 from mailintake.store.models import Decision, Message, Unit
 from mailintake.store.queries import LATE_DECISIONS, decision_day, latest_decision, latest_unit_decision, raw_area
@@ -43,6 +43,11 @@ class Outcome:
     effects: BlobEffects = field(default_factory=BlobEffects)
 
 
+def _content(ctx: Context, facts: MessageFacts, f: ExtractedFile) -> bytes:
+    """A file's bytes: in the facts, or in the store when the parse worker wrote them there."""
+    return ctx.blobs.get("files", f.sha256) if facts.files_stored else f.content
+
+
 def recognise(s: Session, ctx: Context, msg: Message,
               facts: MessageFacts) -> tuple[MessageFacts, DecisionSheet | None]:
     """The facts as kind `decisions` and the workbook read, when this is an organiser's decisions mail."""
@@ -50,7 +55,7 @@ def recognise(s: Session, ctx: Context, msg: Message,
     if (facts.sender or "") not in cfg.allowed(ctx.config.reports):
         return facts, None
     sheet = next((found for f in facts.files if f.detected_type == "xlsx"
-                  and (found := read_decision_sheet(f.content)) is not None), None)
+                  and (found := read_decision_sheet(_content(ctx, facts, f))) is not None), None)
     if sheet is None:
         return facts, None
     if cfg.require_authentication and not passed(ctx.blobs.get(raw_area(s, msg.sha256), msg.sha256), cfg.authserv_id):

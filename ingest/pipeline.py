@@ -53,12 +53,22 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
     same order as once it has finished."""
     arrivals = arrivals or Arrivals.finished()
     sweep(ctx.db, ctx.blobs)
+    try:
+        return _process_arrivals(ctx, progress, stop, arrivals)
+    finally:
+        ctx.parser.drop_ahead()  # nothing read ahead outlives this run (its stored files meet the next sweep)
+
+
+def _process_arrivals(ctx: Context, progress: Callable[[int, int], None] | None, stop: Callable[[], bool],
+                      arrivals: Arrivals) -> tuple[int, list[str]]:
     failed: list[str] = []
     handled: set[int] = set()  # every run leaves its message processed or failed; this makes a loop impossible
     done = 0
     seen = arrivals.frontier()
     while True:
         batch = [(i, when) for i, when in _ready(ctx, seen) if i not in handled]
+        if batch or seen.waiting:
+            ctx.parser.start()  # its imports overlap the download of the first message
         if not batch:
             if seen.final or stop():
                 break
@@ -67,6 +77,8 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
         for k, (msg_id, arrived) in enumerate(batch, 1):
             if stop():
                 return done - len(failed), failed
+            if k < len(batch):
+                ctx.parser.ahead(_raw_path(ctx, batch[k][0]))  # read while this one is parsed and recorded
             done += 1
             handled.add(msg_id)
             close_due(ctx, as_of=arrived)  # bursts that had settled before this message arrived
@@ -79,6 +91,12 @@ def process_pending(ctx: Context, progress: Callable[[int, int], None] | None = 
         seen = arrivals.frontier()
     close_due(ctx, as_of=ctx.clock())
     return done - len(failed), failed
+
+
+def _raw_path(ctx: Context, msg_id: int) -> Path:
+    with ctx.db.session() as s:
+        sha = s.get(Message, msg_id).sha256
+        return ctx.blobs.path(raw_area(s, sha), sha)
 
 
 def _ready(ctx: Context, frontier: Frontier) -> list[tuple[int, dt.datetime]]:

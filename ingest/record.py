@@ -41,7 +41,7 @@ def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobE
         s.add_all(finding_row(x, "attachment", message_id=msg.id, attachment_id=row.id) for x in f.findings)
         if facts.classified:
             effects.files.add(f.sha256)  # recorded for the organisers, never kept
-        else:
+        elif not facts.files_stored:
             ctx.blobs.put("files", f.content)
     msg.duplicate_of_id = _earliest_copy(s, msg, facts)
     findings = list(facts.findings)

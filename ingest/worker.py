@@ -21,12 +21,13 @@ import os
 import resource
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from mailintake.parsers.facts import MessageFacts, ParserSettings
 from mailintake.parsers.message import Overrun, parse_message
+from mailintake.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,14 @@ class WorkerLimits:
 class ParseWorker:
     """A pool of one: a child that parses messages one at a time, replaced whenever it is killed."""
 
-    def __init__(self, settings: ParserSettings, limits: WorkerLimits):
-        self.settings, self.limits = settings, limits
+    def __init__(self, settings: ParserSettings, limits: WorkerLimits, blobs: BlobStore | None = None):
+        """With `blobs` the child writes the extracted files there itself and returns facts without their
+        bytes: a 45 MB message's photos are then not pickled, piped, unpickled and held here (that round
+        trip was a third of a message's parse time)."""
+        self.settings, self.limits, self.blobs = settings, limits, blobs
         self._proc: mp.process.BaseProcess | None = None
         self._conn: Connection | None = None
+        self._ready = False  # the child has said it is ready
 
     def parse(self, raw: bytes | Path, skip: dict[int, Overrun]) -> MessageFacts | Overrun:
         """The message's facts, or what stopped the child (and at which file). Given the stored file's path,
@@ -83,21 +88,28 @@ class ParseWorker:
             self._proc.join(2)
         self._kill()
 
-    def _ensure(self) -> Connection:
+    def start(self) -> None:
+        """Begin starting the child without waiting for it: its imports (a second or two) then overlap the
+        caller's own work, such as logging in and downloading the first message."""
         if self._proc is None or not self._proc.is_alive():
             self._kill()
             # spawn, not fork: the child inherits no database handle, lock or thread, and is our own child, so
             # the kernel's parent-death signal reaches it (a fork server's children outlived a SIGKILL here)
             ctx = mp.get_context("spawn")
             parent, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_serve, args=(child, self.settings, self.limits, os.getpid()),
+            self._proc = ctx.Process(target=_serve, args=(child, self.settings, self.limits, os.getpid(), self.blobs),
                                      name="mailintake-parse", daemon=True)
             self._proc.start()
             child.close()
-            self._conn = parent
-            if not (parent.poll(_START_SECONDS) and _said(parent) == "ready"):  # a broken install, not a limit
+            self._conn, self._ready = parent, False
+
+    def _ensure(self) -> Connection:
+        self.start()
+        if not self._ready:
+            if not (self._conn.poll(_START_SECONDS) and _said(self._conn) == "ready"):  # a broken install
                 self._kill()
                 raise RuntimeError("the parse worker did not start (see the log above for its error)")
+            self._ready = True
         return self._conn
 
     def _lost(self, current: int | None, reason: str) -> Overrun:
@@ -118,7 +130,8 @@ class ParseWorker:
         self._proc = self._conn = None
 
 
-def _serve(conn: Connection, settings: ParserSettings, limits: WorkerLimits, parent: int) -> None:
+def _serve(conn: Connection, settings: ParserSettings, limits: WorkerLimits, parent: int,
+           blobs: BlobStore | None) -> None:
     """The child: own process group, dies with the parent, an address-space cap as a last resort."""
     os.setpgid(0, 0)
     with contextlib.suppress(OSError, AttributeError):
@@ -140,10 +153,22 @@ def _serve(conn: Connection, settings: ParserSettings, limits: WorkerLimits, par
             if isinstance(raw, Path):
                 raw = raw.read_bytes()
             facts = parse_message(raw, settings, skip=skip, on_file=lambda i: conn.send(("file", i)))
+            if blobs is not None:
+                facts = _stored(facts, blobs)
         except Exception as exc:  # a parser bug: the parent records it as a failed attempt
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             continue
         conn.send(("done", facts))
+
+
+def _stored(facts: MessageFacts, blobs: BlobStore) -> MessageFacts:
+    """The files written to the store (before the parent's commit, as `record` did: a file a crash leaves
+    unreferenced is swept) and dropped from the facts. A classified message's files are never kept."""
+    if facts.classified:
+        return facts
+    for f in facts.files:
+        blobs.put("files", f.content)
+    return replace(facts, files=[replace(f, content=b"") for f in facts.files], files_stored=True)
 
 
 def _said(conn: Connection) -> str | None:
