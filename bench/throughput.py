@@ -227,7 +227,7 @@ def main() -> int:
     ap.add_argument("--small", action="store_true", help="300 KB photos: a quick smoke run")
     ap.add_argument("--idle", type=int, default=1000, help="recorded messages for the idle poll")
     ap.add_argument("--no-workbook", action="store_true")
-    ap.add_argument("--workers", type=int, default=2, help="limits.parse_workers for the poll")
+    ap.add_argument("--workers", type=int, default=1, help="limits.parse_workers for the poll")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     print(f"building {args.messages} submissions ({'small' if args.small else 'realistic'} photos) ...", flush=True)
@@ -274,7 +274,7 @@ def measure(args, mails: list[bytes], total: int, largest: int, work: Path, port
     return 0
 
 
-def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 2) -> str:
+def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1) -> str:
     photos = "[campaign.photos]\nmin_bytes = 200000\n" if small else ""
     return (f'[mailbox]\nhost = "127.0.0.1"\nport = {tls_port}\nsecurity = "tls"\nca_file = "{ca}"\n'
             f'username = "alice"\npassword_env = "BENCH_IMAP_PW"\nfolder = "{mailbox}"\nmark_keyword = ""\n'
@@ -282,7 +282,7 @@ def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool
             f'[replies]\nmode = "files"\ndir = "{folder}/replies"\n[limits]\nparse_workers = {workers}\n{photos}')
 
 
-def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 2):
+def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1):
     from mailintake.ingest.config import load
 
     folder.mkdir(parents=True, exist_ok=True)

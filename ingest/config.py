@@ -257,9 +257,9 @@ class Limits(_Section):
 
     parse_seconds: float = Field(300, gt=0)
     parse_memory_mb: int = Field(2048, ge=128)
-    # workers side by side: with 2, the next message is read while one is recorded (each holds the parser
-    # stack, ~100 MB, and a message); 1 on a one-core or small machine
-    parse_workers: int = Field(2, ge=1, le=4)
+    # workers side by side: with 2 the next message is read while one is recorded. Each holds the parser
+    # stack (~65 MB) and a message; on the 2-core machine 2 gained 4 % throughput for 190 MiB (bench/README)
+    parse_workers: int = Field(1, ge=1, le=4)
 
 
 class Documents(_Section):

@@ -39,10 +39,11 @@ class ParsePool:
         for worker in self._workers:
             worker.start()
 
-    def parse(self, raw: bytes | Path, skip: dict[int, Overrun]) -> Outcome:
-        """The message's facts (read ahead when they were), or what stopped its worker."""
-        taken = self._taken(raw) if isinstance(raw, Path) and not skip else None
-        return taken if taken is not None else self._run(raw, skip)
+    def parse(self, raw: bytes | Path, skip: dict[int, Overrun], store_files: bool = True) -> Outcome:
+        """The message's facts (read ahead when they were), or what stopped its worker. `store_files` False
+        (a dry run): the worker writes nothing and sends the files' bytes, and no read-ahead is used."""
+        taken = self._taken(raw) if isinstance(raw, Path) and not skip and store_files else None
+        return taken if taken is not None else self._run(raw, skip, store_files)
 
     def ahead(self, raw: Path) -> None:
         """Start reading a stored message the caller will ask for next, if a worker is spare."""
@@ -63,10 +64,10 @@ class ParsePool:
         for worker in self._workers:
             worker.close()
 
-    def _run(self, raw: bytes | Path, skip: dict[int, Overrun]) -> Outcome:
+    def _run(self, raw: bytes | Path, skip: dict[int, Overrun], store_files: bool = True) -> Outcome:
         worker = self._idle.get()
         try:
-            return worker.parse(raw, skip)
+            return worker.parse(raw, skip, store_files)
         finally:
             self._idle.put(worker)
 

@@ -171,7 +171,7 @@ def _parse_bounded(ctx: Context, raw: Path) -> MessageFacts:
     """The worker reads the stored file itself, so a 45 MB message is not also held here while it parses."""
     skip: dict[int, Overrun] = {}
     for _ in range(MAX_SET_ASIDE + 1):
-        out = ctx.parser.parse(raw, skip)
+        out = ctx.parser.parse(raw, skip, store_files=ctx.blobs.writable)  # a dry run writes nothing
         if isinstance(out, MessageFacts):
             return out
         if out.file is None or out.file in skip:

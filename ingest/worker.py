@@ -6,9 +6,9 @@ image). The child reports which file it is reading; when it overruns its time or
 parent kills its whole process group and the message is parsed again without that file, which gets
 `processing_limit`. One bad file costs one stall, and the unit's other files are still judged.
 
-The child holds no lock and never touches the database: it gets bytes, returns facts. It runs in its own
-process group (so its external helpers die with it) and dies with the parent (PR_SET_PDEATHSIG), so a
-SIGKILLed service leaves nothing running.
+The child holds no lock and never touches the database: it reads a stored message, writes the files it
+extracts to the blob store, and returns facts. It runs in its own process group (so its external helpers
+die with it) and dies with the parent (PR_SET_PDEATHSIG), so a SIGKILLed service leaves nothing running.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
-import multiprocessing as mp
 import os
 import resource
 import signal
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -51,15 +53,15 @@ class ParseWorker:
         bytes: a 45 MB message's photos are then not pickled, piped, unpickled and held here (that round
         trip was a third of a message's parse time)."""
         self.settings, self.limits, self.blobs = settings, limits, blobs
-        self._proc: mp.process.BaseProcess | None = None
+        self._proc: subprocess.Popen | None = None
         self._conn: Connection | None = None
         self._ready = False  # the child has said it is ready
 
-    def parse(self, raw: bytes | Path, skip: dict[int, Overrun]) -> MessageFacts | Overrun:
+    def parse(self, raw: bytes | Path, skip: dict[int, Overrun], store_files: bool = True) -> MessageFacts | Overrun:
         """The message's facts, or what stopped the child (and at which file). Given the stored file's path,
         the child reads it itself: the bytes are then never held by this process nor copied down the pipe."""
         conn = self._ensure()
-        conn.send((raw, skip))
+        conn.send((raw, skip, store_files and self.blobs is not None))
         current: int | None = None
         deadline = time.monotonic() + self.limits.wall_seconds
         while True:
@@ -74,7 +76,7 @@ class ParseWorker:
                     return value
                 else:  # "error": a bug in a parser, not a limit; raised like any processing failure
                     raise RuntimeError(value)
-            elif not self._proc.is_alive():
+            elif self._proc.poll() is not None:
                 return self._lost(current, "died")
             if time.monotonic() > deadline:
                 return self._lost(current, "time")
@@ -82,26 +84,29 @@ class ParseWorker:
                 return self._lost(current, "memory")
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
+        if self._proc is not None and self._proc.poll() is None:
             with contextlib.suppress(OSError):
                 self._conn.send(None)  # a clean stop: the child returns
-            self._proc.join(2)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(2)
         self._kill()
 
     def start(self) -> None:
         """Begin starting the child without waiting for it: its imports (a second or two) then overlap the
         caller's own work, such as logging in and downloading the first message."""
-        if self._proc is None or not self._proc.is_alive():
+        if self._proc is None or self._proc.poll() is not None:
             self._kill()
-            # spawn, not fork: the child inherits no database handle, lock or thread, and is our own child, so
-            # the kernel's parent-death signal reaches it (a fork server's children outlived a SIGKILL here)
-            ctx = mp.get_context("spawn")
-            parent, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_serve, args=(child, self.settings, self.limits, os.getpid(), self.blobs),
-                                     name="mailintake-parse", daemon=True)
-            self._proc.start()
-            child.close()
-            self._conn, self._ready = parent, False
+            # a fresh interpreter that imports only this module: multiprocessing's spawn would also re-import
+            # the parent's main module (the CLI and its database stack, 40 MB a worker). It is our own child,
+            # inheriting no database handle, lock or thread, so the parent-death signal reaches it (a fork
+            # server's children outlived a SIGKILL here); its process group is its own from the start
+            ours, theirs = socket.socketpair()
+            command = [sys.executable, "-I", "-m", __name__, str(theirs.fileno()), str(os.getpid())]
+            self._proc = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                          process_group=0)
+            theirs.close()
+            self._conn, self._ready = Connection(ours.detach()), False
+            self._conn.send((self.settings, self.limits.memory_bytes, self.blobs))
 
     def _ensure(self) -> Connection:
         self.start()
@@ -124,21 +129,28 @@ class ParseWorker:
         if self._proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.join(5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(5)
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
 
 
-def _serve(conn: Connection, settings: ParserSettings, limits: WorkerLimits, parent: int,
+def _child(argv: list[str]) -> None:
+    """`python -m mailintake.ingest.worker FD PARENT_PID`: the settings come first down the socket."""
+    conn = Connection(int(argv[1]))
+    settings, memory_bytes, blobs = conn.recv()
+    _serve(conn, settings, memory_bytes, int(argv[2]), blobs)
+
+
+def _serve(conn: Connection, settings: ParserSettings, memory_bytes: int, parent: int,
            blobs: BlobStore | None) -> None:
-    """The child: own process group, dies with the parent, an address-space cap as a last resort."""
-    os.setpgid(0, 0)
+    """The child: dies with the parent, an address-space cap as a last resort."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the death signal was armed
         os._exit(1)
-    cap = limits.memory_bytes * 2 + 1024 * 1024 * 1024  # the parent's watch fires first; this stops a spike
+    cap = memory_bytes * 2 + 1024 * 1024 * 1024  # the parent's watch fires first; this stops a spike
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     conn.send(("ready", None))
     while True:
@@ -148,12 +160,12 @@ def _serve(conn: Connection, settings: ParserSettings, limits: WorkerLimits, par
             return
         if job is None:
             return
-        raw, skip = job
+        raw, skip, store_files = job
         try:
             if isinstance(raw, Path):
                 raw = raw.read_bytes()
             facts = parse_message(raw, settings, skip=skip, on_file=lambda i: conn.send(("file", i)))
-            if blobs is not None:
+            if store_files:
                 facts = _stored(facts, blobs)
         except Exception as exc:  # a parser bug: the parent records it as a failed attempt
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -192,3 +204,7 @@ def _group_rss(pgid: int) -> int:
         if int(fields[2]) == pgid:  # field 5 (pgrp) is index 2 after the command name
             total += int(fields[21]) * _PAGE  # field 24 (rss, pages)
     return total
+
+
+if __name__ == "__main__":
+    _child(sys.argv)

@@ -24,6 +24,8 @@ _UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, e
 
 
 class BlobStore:
+    writable = True  # False for the dry-run view, whose writes are no-ops (and whose callers must not write)
+
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
@@ -114,6 +116,8 @@ class BlobStore:
 
 
 class _ReadOnlyBlobStore(BlobStore):
+    writable = False
+
     def put(self, kind: str, data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()
 

@@ -1,7 +1,8 @@
 """Proof by fault injection: `mailintake serve` ingests a backlog of 50 submissions from Dovecot and answers
 them over SMTP while it is SIGKILLed again and again at counted events inside every stage (`ingest/faults.py`:
 raw stored, row committed, message processed, reply claimed, reply accepted by the server, reply marked sent)
-and restarted each time. One unit's report is a scan (read by the OCR child) and another's form a Word 97
+and restarted each time. Two parse workers run, so kills also land while the next message is read ahead.
+One unit's report is a scan (read by the OCR child) and another's form a Word 97
 .doc (converted by LibreOffice): the test also kills the service while each of those children runs. At the
 end nothing is lost or doubled: every message recorded once, every stored file intact, no temporary or
 orphaned file (no half-written cache entry, no LibreOffice work folder), every dossier as a crash-free run
@@ -93,6 +94,8 @@ poll_seconds = 10
 send_seconds = 5
 [campaign.photos]
 min_bytes = 0
+[limits]
+parse_workers = 2
 """, encoding="utf-8")
     assert mailintake(conf, "db", "upgrade").returncode == 0
     return conf

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from mailintake.ingest.parse_pool import ParsePool
+from mailintake.ingest.reprocess import reprocess
 from mailintake.ingest.samples import clients, documents, images
 from mailintake.ingest.worker import ParseWorker, WorkerLimits
 from mailintake.store.blobs import BlobStore
 from testkit.config import default_settings
+from testkit.desk import MaildirDesk
 from testkit.mail import MAILBOX
 
 LIMITS = WorkerLimits(wall_seconds=120, memory_bytes=2 << 30)
@@ -91,3 +93,21 @@ def test_the_next_message_is_read_ahead_on_the_second_worker_with_the_same_facts
             pool.parse(second, {})
     finally:
         pool.close()
+
+
+def test_a_dry_run_reprocess_writes_no_file_into_the_store(tmp_path):
+    desk = MaildirDesk(tmp_path)
+    try:
+        raw, files = submission()
+        desk.deliver(raw)
+        desk.poll()
+        kept = desk.ctx.blobs.listing("files")
+        assert kept == {hashlib.sha256(data).hexdigest() for data in files.values()}
+        for sha in kept:  # as if the files were lost: a dry run must not quietly put them back
+            desk.ctx.blobs.delete("files", sha)
+        assert list(reprocess(desk.ctx, None, dry_run=True)) == ["no changes"]
+        assert desk.ctx.blobs.listing("files") == set()
+        assert list(reprocess(desk.ctx, None)) == ["reprocessed 1 message(s)"]
+        assert desk.ctx.blobs.listing("files") == kept
+    finally:
+        desk.close()

@@ -31,7 +31,13 @@ def test_serve_ingests_and_replies_then_stops_cleanly_on_sigterm(tmp_path):
         second = start_serve(conf)
         _, err = second.communicate(timeout=60)
         assert second.returncode == 75 and "another `mailintake serve` is already running" in err
-        assert mailintake(conf, "poll").returncode == 0, "a cron poll beside an idle serve just runs"
+        # a cron poll beside an idle serve runs; it may meet serve's own poll or sender holding the lock for
+        # a moment (then it says busy and exits 75, as designed), so it gets three tries
+        codes = []
+        while len(codes) < 3 and 0 not in codes:
+            codes.append(mailintake(conf, "poll").returncode)
+            time.sleep(0 if codes[-1] == 0 else 1)
+        assert codes[-1] == 0 and set(codes) <= {0, 75}, codes
         started = time.monotonic()
     finally:
         code, err = stop(proc)
