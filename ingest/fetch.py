@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from imapclient.exceptions import IMAPClientError
@@ -53,11 +53,12 @@ def fetch_imap(ctx: Context, source: ImapSource, progress: Progress | None = Non
     entries = source.entries(source.uids_after(last_uid))
     arrivals.expect([e.internaldate for e in entries])
     done: list[int] = []
-    for n, (entry, raw) in enumerate(ctx.times.timed("fetch", source.bodies(entries)), 1):
+    for n, (entry, pieces) in enumerate(ctx.times.timed("fetch", source.bodies(entries)), 1):
         if stop():
             break
-        with ctx.times.measure("store"):
-            msg_id, rematched = _record_imap(ctx, source, entry, raw, rematch=entry.uid <= rescan_until)
+        with ctx.times.measure("store", excluding="fetch"):  # a big message's later pieces arrive in here
+            msg_id, rematched = _record_imap(ctx, source, entry, ctx.times.timed("fetch", pieces),
+                                             rematch=entry.uid <= rescan_until)
         ctx.faults.reached("recorded")
         result.rematched += rematched
         if msg_id is not None:
@@ -91,9 +92,9 @@ def _begin_rescan(source: ImapSource, state: SyncState) -> None:
     state.rescan_until = highest[-1] if highest else 0
 
 
-def _record_imap(ctx: Context, source: ImapSource, entry: Entry, raw: bytes,
+def _record_imap(ctx: Context, source: ImapSource, entry: Entry, pieces: Iterable[bytes],
                  rematch: bool) -> tuple[int | None, int]:
-    sha = ctx.blobs.put("raw", raw)  # durable before any row refers to it
+    sha, size = ctx.blobs.put_stream("raw", pieces)  # durable before any row refers to it
     ctx.faults.reached("raw_stored")
     with ctx.db.session() as s:
         state = _sync_state(s, source)
@@ -110,7 +111,7 @@ def _record_imap(ctx: Context, source: ImapSource, entry: Entry, raw: bytes,
                 earlier.uidvalidity, earlier.uid = source.uidvalidity, entry.uid
                 state.last_uid = max(state.last_uid, entry.uid)
                 return None, 1
-        msg = new_message(s, sha=sha, size=len(raw), internaldate=entry.internaldate, **where,
+        msg = new_message(s, sha=sha, size=size, internaldate=entry.internaldate, **where,
                           uidvalidity=source.uidvalidity, uid=entry.uid)
         state.last_uid = max(state.last_uid, entry.uid)
         s.flush()

@@ -32,12 +32,14 @@ class StageTimes:
         return cls(Path(named) if named else None)
 
     @contextmanager
-    def measure(self, stage: str) -> Iterator[None]:
-        started = time.perf_counter()
+    def measure(self, stage: str, excluding: str | None = None) -> Iterator[None]:
+        """Seconds spent inside, less what `excluding` counted meanwhile (a stage nested in this one)."""
+        started, inner = time.perf_counter(), self.seconds.get(excluding, 0.0) if excluding else 0.0
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+            nested = self.seconds.get(excluding, 0.0) - inner if excluding else 0.0
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started - nested
 
     def timed(self, stage: str, items: Iterable[T]) -> Iterator[T]:
         """`items` with the time spent producing each one (a network read) counted under `stage`."""

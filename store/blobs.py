@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from mailintake.common.errors import StorageUnwritable
@@ -61,6 +62,37 @@ class BlobStore:
                 raise StorageUnwritable(f"cannot write to the storage root {self.root}: {exc.strerror}") from None
             raise
         return sha
+
+    def put_stream(self, kind: str, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Store bytes that arrive in pieces (a big message as the server sends it) without ever holding them
+        whole: hashed and written as they come, made durable, renamed to their hash. Returns (sha256, size).
+        An error from `chunks` (the connection) leaves no temp file and goes to the caller as it came."""
+        digest, size = hashlib.sha256(), 0
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    for chunk in chunks:
+                        digest.update(chunk)
+                        fh.write(chunk)
+                        size += len(chunk)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                target = self.path(kind, digest.hexdigest())
+                if target.exists() and target.stat().st_size == size:
+                    Path(tmp).unlink()
+                    return digest.hexdigest(), size
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            if exc.errno in _UNWRITABLE:
+                raise StorageUnwritable(f"cannot write to the storage root {self.root}: {exc.strerror}") from None
+            raise
+        return digest.hexdigest(), size
 
     def _write(self, target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +149,13 @@ class BlobStore:
 
 class _ReadOnlyBlobStore(BlobStore):
     writable = False
+
+    def put_stream(self, kind: str, chunks: Iterable[bytes]) -> tuple[str, int]:
+        digest, size = hashlib.sha256(), 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.hexdigest(), size
 
     def put(self, kind: str, data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()

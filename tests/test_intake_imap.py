@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -122,9 +123,26 @@ def test_large_messages_are_fetched_in_bounded_chunks(dovecot, imap_config):
     fetch_once(ctx)
     [msg] = records(ctx)
     with ImapSource(mailbox, "alicepass") as src:
-        [(entry, raw)] = list(src.bodies(src.entries(src.uids_after(0))))
+        [(entry, pieces)] = list(src.bodies(src.entries(src.uids_after(0))))
+        raw = b"".join(pieces)
     assert ctx.blobs.get("raw", msg.sha256) == raw
     assert msg.size == len(raw) > 256 * 1024
+
+
+def test_a_big_message_goes_to_the_store_piece_by_piece_never_whole_in_memory(dovecot, imap_config):
+    big = plain_mail(8, body="大" * 1_500_000)  # ~6 MB in transit
+    dovecot.append(imap_config.mailbox.folder, big, dt.datetime(2021, 5, 22, tzinfo=SHANGHAI))
+    mailbox = imap_config.mailbox.model_copy(update={"chunk_bytes": 256 * 1024, "batch_bytes": 1024 * 1024})
+    ctx = open_context(imap_config.model_copy(update={"mailbox": mailbox}))
+    tracemalloc.start()
+    try:
+        fetch_once(ctx)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    [msg] = records(ctx)
+    assert msg.size == len(ctx.blobs.get("raw", msg.sha256)) > 4_000_000
+    assert peak < msg.size / 4, f"{peak} bytes held at once for a {msg.size}-byte message"
 
 
 def test_bad_password_gives_one_clear_line(dovecot, imap_config, tmp_path):
@@ -161,13 +179,14 @@ from mailintake.store.blobs import BlobStore
 from mailintake.ingest import config, fetch
 from mailintake.ingest.context import Context
 from mailintake.ingest.poll import fetch_new, poll
-real_put = BlobStore.put
-def put_then_die(self, kind, data):
-    sha = real_put(self, kind, data)
+real_put = BlobStore.put_stream
+def put_then_die(self, kind, pieces):
+    data = b"".join(pieces)
+    stored = real_put(self, kind, [data])
     if kind == "raw" and b"<m2@" in data:
         os._exit(9)   # killed after the raw file is durable, before its row commits
-    return sha
-BlobStore.put = put_then_die
+    return stored
+BlobStore.put_stream = put_then_die
 ctx = Context.open(config.load(sys.argv[1]))
 fetch_new(ctx)
 """

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -167,15 +167,17 @@ class ImapSource:
                 out.append(Entry(uid, int(item[b"RFC822.SIZE"]), _aware(item[b"INTERNALDATE"])))
         return out
 
-    def bodies(self, entries: list[Entry]) -> Iterator[tuple[Entry, bytes]]:
-        """Raw bytes, in batches bounded by `batch_bytes`; big messages come in partial chunks."""
+    def bodies(self, entries: list[Entry]) -> Iterator[tuple[Entry, Iterable[bytes]]]:
+        """Each message's raw bytes as pieces to consume in order: small messages fetched in batches bounded
+        by `batch_bytes` (one piece each), a big one in partial fetches of `chunk_bytes`, each asked for only
+        when the one before has been taken, so no big message is ever held whole."""
         batch: list[Entry] = []
         budget = 0
         for entry in entries:
             if entry.size > self.cfg.chunk_bytes:
                 yield from self._fetch_batch(batch)
                 batch, budget = [], 0
-                yield entry, self._fetch_chunked(entry)
+                yield entry, self._chunks(entry)
                 continue
             if batch and budget + entry.size > self.cfg.batch_bytes:
                 yield from self._fetch_batch(batch)
@@ -192,19 +194,20 @@ class ImapSource:
         for entry in batch:
             item = data.pop(entry.uid, None)
             if item is not None and b"BODY[]" in item:
-                yield entry, bytes(item[b"BODY[]"])
+                yield entry, (bytes(item[b"BODY[]"]),)
 
-    def _fetch_chunked(self, entry: Entry) -> bytes:
+    def _chunks(self, entry: Entry) -> Iterator[bytes]:
         assert self.client is not None
-        buf = bytearray()
-        step = self.cfg.chunk_bytes
+        done, step = 0, self.cfg.chunk_bytes
         while True:
-            part = self.client.fetch([entry.uid], [f"BODY.PEEK[]<{len(buf)}.{step}>"])
+            part = self.client.fetch([entry.uid], [f"BODY.PEEK[]<{done}.{step}>"])
             item = part.get(entry.uid, {})
             chunk = next((v for k, v in item.items() if k.startswith(b"BODY[]")), b"") or b""
-            buf += chunk
+            if chunk:
+                yield chunk
+            done += len(chunk)
             if len(chunk) < step:
-                return buf  # bytes-like, and not copied: a 45 MB message is held once, not twice
+                return
 
     def present(self, uids: list[int]) -> set[int]:
         """Which of these UIDs are still in the folder."""
