@@ -15,8 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from mailintake.ingest.worker import ParseWorker, WorkerLimits
+from mailintake.parsers.envelope import Overrun
 from mailintake.parsers.facts import MessageFacts, ParserSettings
-from mailintake.parsers.message import Overrun
 from mailintake.store.blobs import BlobStore
 
 Outcome = MessageFacts | Overrun

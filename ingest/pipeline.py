@@ -32,8 +32,8 @@ from mailintake.ingest.placement import place
 from mailintake.ingest.record import record
 from mailintake.ingest.replies.settle import close_due
 from mailintake.ingest.replies.stage import confirm_decisions, decide_reply
+from mailintake.parsers.envelope import Overrun, parse_envelope
 from mailintake.parsers.facts import MessageFacts
-from mailintake.parsers.message import Overrun, parse_envelope
 from mailintake.store.effects import BlobEffects, settle, sweep
 from mailintake.store.models import Message, Unit
 from mailintake.store.queries import raw_area

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from mailintake.parsers.envelope import Overrun
 from mailintake.parsers.facts import MessageFacts, ParserSettings
-from mailintake.parsers.message import Overrun, parse_message
 from mailintake.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,10 @@ def _child(argv: list[str]) -> None:
 
 def _serve(conn: Connection, settings: ParserSettings, memory_bytes: int, parent: int,
            blobs: BlobStore | None) -> None:
-    """The child: dies with the parent, an address-space cap as a last resort."""
+    """The child: dies with the parent, an address-space cap as a last resort. The parser stack is imported
+    here, in the child only: the parent never parses and need not hold it."""
+    from mailintake.parsers.message import parse_message
+
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the death signal was armed

@@ -12,24 +12,23 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from mailintake.common import findings as F
-from mailintake.common.vocab import PHOTO_ROLES, Kind, Role
+from mailintake.common.vocab import PHOTO_ROLES, Role
 from mailintake.parsers.archives import Expansion, expand
-from mailintake.parsers.bounces import read_bounce
 from mailintake.parsers.charsets import text_findings
 from mailintake.parsers.cloud_links import find_cloud_links
 from mailintake.parsers.documents import CORRUPT, MAX_DOCUMENT_CHARS, TOO_COMPLEX, DocumentContent, read_document
+from mailintake.parsers.envelope import Overrun, bounce_of, limit_finding
 from mailintake.parsers.facts import (
     ArchiveLimits,
-    BounceFacts,
     CloudLink,
     ExtractedFile,
     MessageFacts,
     ParserSettings,
 )
 from mailintake.parsers.filetypes import detect_type, is_archive, is_image
-from mailintake.parsers.kinds import KindVerdict, classify_kind
+from mailintake.parsers.kinds import classify_kind
 from mailintake.parsers.legacy import ConversionCache, Converted, convert
-from mailintake.parsers.mime import FORWARDED_TYPES, MimeMessage, MimePart, parse_mime, parse_mime_headers
+from mailintake.parsers.mime import FORWARDED_TYPES, MimePart, parse_mime
 from mailintake.parsers.ocr import OCR_FAILURES, OcrReader, OcrResult
 from mailintake.parsers.photo_names import looks_like_id_photo_name
 from mailintake.parsers.photos import inspect_photo, photo_findings
@@ -49,15 +48,6 @@ _FORWARDED_MESSAGE = "转发的邮件，其中的附件逐一识别"
 _BUDGET_REASONS = frozenset({"declared_too_large", "unpacked_too_large", "too_many_entries"})
 
 
-@dataclass(frozen=True)
-class Overrun:
-    """What stopped a bounded parse: the file being read (index in `files`; None before any file) and why."""
-
-    file: int | None
-    reason: str  # "time" | "memory" | "died"
-    limit: float  # the limit that was passed: seconds or bytes
-
-
 def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overrun] | None = None,
                   on_file: Callable[[int], None] | None = None) -> MessageFacts:
     """`skip`: files not to read (a bounded parse overran on them); `on_file(i)` is told before file i is read."""
@@ -75,7 +65,7 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     _bound_text(files)
     for i, (f, inside) in enumerate(zip(files, insides, strict=True)):
         if i in skip:
-            f.findings.append(_limit_finding(f.display_name, skip[i]))
+            f.findings.append(limit_finding(f.display_name, skip[i]))
             continue
         if on_file:
             on_file(i)
@@ -93,29 +83,8 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
         subject=mime.subject or "", date_header=mime.date_header, headers=mime.headers,
         body_text=mime.body_text or "", kind=verdict.kind, kind_reason=verdict.reason,
         files=files + art, cloud_links=links, findings=findings, classified=classified,
-        bounce=_bounce(mime, verdict),
+        bounce=bounce_of(mime, verdict),
     )
-
-
-def parse_envelope(raw: bytes, overrun: Overrun) -> MessageFacts:
-    """Headers only, for a message whose structure itself overran the bounded parse: it is recorded, its
-    files are not read, and the finding says why."""
-    mime = parse_mime_headers(raw)
-    verdict = classify_kind(mime, True)
-    return MessageFacts(
-        message_id=mime.message_id, sender=mime.sender, sender_name=mime.sender_name,
-        subject=mime.subject or "", date_header=mime.date_header, headers=mime.headers, body_text="",
-        kind=verdict.kind, kind_reason=verdict.reason, findings=[_limit_finding("本邮件", overrun)],
-        bounce=_bounce(mime, verdict),  # headers only: what In-Reply-To and References name
-    )
-
-
-def _bounce(mime: MimeMessage, verdict: KindVerdict) -> BounceFacts | None:
-    return read_bounce(mime) if verdict.kind == Kind.BOUNCE else None
-
-
-def _limit_finding(name: str | None, overrun: Overrun) -> F.Finding:
-    return F.make("processing_limit", name, reason=f"limit_{overrun.reason}", limit=overrun.limit)
 
 
 @dataclass

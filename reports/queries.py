@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -407,7 +406,10 @@ def reused_photos(msgs: Sequence[Message], distance: int) -> list[ReusedPhoto]:
 def _near_pairs(photos: Sequence[tuple[Message, Attachment]], distance: int) -> list[tuple[int, int, int]]:
     """(i, j, bits) for i < j whose bytes match (bits 0) or whose hashes are within `distance` bits. Each hash is
     cut into 64-bit words, one numpy column per word, and each photo is compared with all later ones at once:
-    10,000 photos (50 million pairs) take about a second (bench/photo_checks.py), memory stays a few rows."""
+    10,000 photos (50 million pairs) take about a second (bench/photo_checks.py), memory stays a few rows.
+    numpy is imported here: a polling service that builds no report should not hold it."""
+    import numpy as np
+
     pairs: dict[tuple[int, int], int] = {}
     by_sha: dict[str, list[int]] = {}
     for k, (_, a) in enumerate(photos):

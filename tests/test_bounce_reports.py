@@ -16,8 +16,9 @@ from email.message import EmailMessage
 import pytest
 
 from mailintake.parsers.bounces import MAX_IDS, MAX_PART_BYTES
+from mailintake.parsers.envelope import Overrun, parse_envelope
 from mailintake.parsers.facts import BounceFacts
-from mailintake.parsers.message import Overrun, parse_envelope, parse_message
+from mailintake.parsers.message import parse_message
 from testkit.config import default_settings
 from testkit.mail import MAILBOX
 

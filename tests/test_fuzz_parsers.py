@@ -63,6 +63,7 @@ from mailintake.parsers import mime as mime_mod
 from mailintake.parsers.archives import expand, open_archive
 from mailintake.parsers.decision_sheet import DecisionSheet, SheetDecision, SheetProblem, read_decision_sheet
 from mailintake.parsers.documents import DocumentContent, decode_text, read_document
+from mailintake.parsers.envelope import Overrun, parse_envelope
 from mailintake.parsers.facts import (
     BounceFacts,
     CloudLink,
@@ -82,7 +83,7 @@ from mailintake.parsers.filenames import (
     sender_name,
     unfold,
 )
-from mailintake.parsers.message import Overrun, parse_envelope, parse_message
+from mailintake.parsers.message import parse_message
 from mailintake.parsers.mime import parse_mime
 from mailintake.parsers.photos import inspect_photo, photo_findings
 from mailintake.parsers.seal import seal_in_images
