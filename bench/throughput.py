@@ -128,26 +128,40 @@ def _zipped(files: list[tuple[str, bytes]]) -> bytes:
 
 
 class PeakRss:
-    """The largest total resident memory of every process in a session (a poll and its parse worker)."""
+    """The largest total resident memory of every process in a session (a poll and its parse worker), which
+    process held how much of it at that moment, and the CPU seconds the session's processes used."""
 
     def __init__(self, sid: int):
         self.sid, self.peak, self._stop = sid, 0, threading.Event()
+        self.split: dict[str, int] = {}
+        self._cpu: dict[int, int] = {}  # pid -> utime + stime, clock ticks, as last seen
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
         while not self._stop.wait(0.02):
-            total = 0
-            for entry in os.listdir("/proc"):
-                if entry.isdigit():
-                    try:
-                        fields = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()
-                    except OSError:
-                        continue
-                    if int(fields[3]) == self.sid:  # field 6: the session
-                        total += int(fields[21]) * page
-            self.peak = max(self.peak, total)
+            now = dict(self._members())
+            total = sum(rss for _, rss in now.values())
+            if total > self.peak:
+                self.peak, self.split = total, {name: rss for name, rss in now.values()}
+
+    def _members(self):
+        page = os.sysconf("SC_PAGE_SIZE")
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()
+                    cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if int(fields[3]) == self.sid:  # field 6: the session
+                    pid = int(entry)
+                    self._cpu[pid] = int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
+                    name = "poll" if pid == self.sid else "worker" if b"ingest.worker" in cmdline else "other"
+                    yield pid, (f"{name} {pid}", int(fields[21]) * page)
+
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu.values()) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> int:
         self._stop.set()
@@ -160,6 +174,8 @@ class Run:
     seconds: float
     peak_rss: int
     stages: dict[str, float]
+    rss_split: dict[str, int]  # process -> resident bytes at the moment of the peak
+    cpu_seconds: float  # of the session's processes (the IMAP server's are not counted)
 
 
 def timed_child(cmd: list[str], env: dict) -> Run:
@@ -174,7 +190,7 @@ def timed_child(cmd: list[str], env: dict) -> Run:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
     stages = json.loads(timings.read_text()) if timings.exists() else {}
     timings.unlink(missing_ok=True)
-    return Run(seconds, peak, stages)
+    return Run(seconds, peak, stages, rss.split, rss.cpu_seconds())
 
 
 RAW_FETCH = """
@@ -228,6 +244,7 @@ def main() -> int:
     ap.add_argument("--idle", type=int, default=1000, help="recorded messages for the idle poll")
     ap.add_argument("--no-workbook", action="store_true")
     ap.add_argument("--workers", type=int, default=1, help="limits.parse_workers for the poll")
+    ap.add_argument("--mailbox", default="", help='extra [mailbox] settings for the poll, e.g. "chunk_bytes = 4194304"')
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     print(f"building {args.messages} submissions ({'small' if args.small else 'realistic'} photos) ...", flush=True)
@@ -265,7 +282,7 @@ def measure(args, mails: list[bytes], total: int, largest: int, work: Path, port
     print(f"backlog: {len(mails)} messages, {total / MB:.0f} MB on the wire, largest {largest / MB:.1f} MB")
     plain = [raw_fetch(port, False, ca, "Backlog") for _ in range(args.runs)]
     tls = [raw_fetch(tls_port, True, ca, "Backlog") for _ in range(args.runs)]
-    polls = [pipeline(work / f"run{n}", tls_port, ca, "Backlog", env, args.small, args.workers)
+    polls = [pipeline(work / f"run{n}", tls_port, ca, "Backlog", env, args.small, args.workers, args.mailbox)
              for n in range(args.runs)]
     split = parse_split(mails, config(work / "split", tls_port, ca, "Backlog", args.small).parser_settings())
     idle_ms = idle(work, port, tls_port, ca, env, args.idle)
@@ -274,26 +291,28 @@ def measure(args, mails: list[bytes], total: int, largest: int, work: Path, port
     return 0
 
 
-def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1) -> str:
+def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1,
+                extra: str = "") -> str:
     photos = "[campaign.photos]\nmin_bytes = 200000\n" if small else ""
     return (f'[mailbox]\nhost = "127.0.0.1"\nport = {tls_port}\nsecurity = "tls"\nca_file = "{ca}"\n'
-            f'username = "alice"\npassword_env = "BENCH_IMAP_PW"\nfolder = "{mailbox}"\nmark_keyword = ""\n'
+            f'username = "alice"\npassword_env = "BENCH_IMAP_PW"\nfolder = "{mailbox}"\nmark_keyword = ""\n{extra}\n'
             f'[database]\nurl = "sqlite:///{folder}/bench.db"\n[storage]\nroot = "{folder}/store"\n'
             f'[replies]\nmode = "files"\ndir = "{folder}/replies"\n[limits]\nparse_workers = {workers}\n{photos}')
 
 
-def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1):
+def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1, extra: str = ""):
     from mailintake.ingest.config import load
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "bench.toml"
-    path.write_text(config_text(folder, tls_port, ca, mailbox, small, workers), encoding="utf-8")
+    path.write_text(config_text(folder, tls_port, ca, mailbox, small, workers, extra), encoding="utf-8")
     return load(path)
 
 
-def pipeline(folder: Path, tls_port: int, ca: Path, mailbox: str, env: dict, small: bool, workers: int) -> Run:
+def pipeline(folder: Path, tls_port: int, ca: Path, mailbox: str, env: dict, small: bool, workers: int,
+             extra: str) -> Run:
     """`mailintake poll` from an empty database, as the operator's first poll after an outage."""
-    config(folder, tls_port, ca, mailbox, small, workers)
+    config(folder, tls_port, ca, mailbox, small, workers, extra)
     cli = [str(ROOT / ".venv/bin/mailintake"), "-c", str(folder / "bench.toml")]
     subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True)
     run = timed_child([*cli, "poll"], env)
@@ -360,6 +379,12 @@ def report(mails, total, largest, plain, tls, polls, split, idle_ms, workbook) -
     print(f"pipeline / raw TLS: {rate(polls) / rate(tls):.0%}   (target >= 50 %, aim 80 %)")
     print(f"peak RSS of poll: {rss(polls):.0f} MiB, budget 4 x largest + 150 = {budget:.0f} MiB "
           f"({'within' if rss(polls) <= budget else 'OVER'})")
+    top = max(polls, key=lambda r: r.peak_rss)
+    print("  at the peak: " + ", ".join(f"{k} {v / 2 ** 20:.0f} MiB" for k, v in sorted(top.rss_split.items())))
+    cpu = statistics.median(r.cpu_seconds for r in polls)
+    raw_cpu = statistics.median(r.cpu_seconds for r in tls)
+    print(f"CPU seconds of poll + worker: {cpu:.1f} (raw TLS fetch {raw_cpu:.1f});"
+          f" on {os.cpu_count()} cores that alone is at least {cpu / os.cpu_count():.1f} s of wall")
     wall = statistics.median(r.seconds for r in polls)
     rules_db = stages["process"] - stages["parse"]
     print(f"\ntime per stage of the poll (median, s; wall {wall:.1f}); the two threads run side by side:")

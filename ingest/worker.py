@@ -163,11 +163,10 @@ def _serve(conn: Connection, settings: ParserSettings, memory_bytes: int, parent
             return
         if job is None:
             return
-        raw, skip, store_files = job
-        try:
-            if isinstance(raw, Path):
-                raw = raw.read_bytes()
-            facts = parse_message(raw, settings, skip=skip, on_file=lambda i: conn.send(("file", i)))
+        source, skip, store_files = job
+        try:  # the bytes read are held by the parse alone, which lets them go once the parts are decoded
+            facts = parse_message(source.read_bytes() if isinstance(source, Path) else source, settings,
+                                  skip=skip, on_file=lambda i: conn.send(("file", i)))
             if store_files:
                 facts = _stored(facts, blobs)
         except Exception as exc:  # a parser bug: the parent records it as a failed attempt

@@ -19,7 +19,7 @@
    valid UTF-8, or plausible GB18030 of two characters or more, on its own (a UTF-8 client's "回复："
    before a raw GBK subject); a last run cut inside its last character keeps its whole characters;
    every other run is one U+FFFD (a declared multi-byte label other than UTF-8 decodes with
-   replacement in that label). `text_findings` turns what is left into `undecodable_text` warnings.
+   replacement in that label). `undecodable_findings` turns what is left into `undecodable_text` warnings.
 
 Plausible Chinese (GB18030), concretely: no private-use, unassigned, surrogate or control code point
 (C0 other than tab/CR/LF, C1); no kana, Greek, Cyrillic, pinyin or bopomofo letters (GB2312 rows 4-8,
@@ -198,33 +198,10 @@ def _looks_like_misread_gbk(text: str) -> bool:
 
 # --- the parsed message ----------------------------------------------------------------------------
 
-def text_findings(raw: bytes, mime: MimeMessage, files: list[ExtractedFile]) -> list[F.Finding]:
-    """What the decoders could not read, as `undecodable_text` warnings for the message.
-
-    First the subject and the sender's name are read again with the charsets the message declares
-    (step 2 above) when their raw header held undeclared 8-bit bytes: the MIME walk decodes headers
-    before it has seen the parts that declare anything. Then every header and file name still holding
-    U+FFFD gets one warning naming it.
-    """
-    _reread_headers(raw, mime)
-    return undecodable_findings(mime, files)
-
-
-def undecodable_findings(mime: MimeMessage, files: list[ExtractedFile]) -> list[F.Finding]:
-    """One `undecodable_text` warning for each header and file name the decoders had to leave U+FFFD in."""
-    found = []
-    if "\ufffd" in (mime.subject or ""):
-        found.append(F.make("undecodable_text", "Subject", where="邮件主题", text=mime.subject))
-    if "\ufffd" in (mime.sender_name or ""):
-        found.append(F.make("undecodable_text", "From", where="发件人", text=mime.sender_name))
-    for f in files:
-        if "\ufffd" in f.display_name:
-            in_archive = f.parent is not None and files[f.parent].role == Role.ARCHIVE
-            found.append(F.make("undecodable_text", f.display_name, where="压缩包内文件名" if in_archive else "附件名"))
-    return found
-
-
-def _reread_headers(raw: bytes, mime: MimeMessage) -> None:
+def reread_headers(raw: bytes, mime: MimeMessage) -> None:
+    """The subject and the sender's name read again with the charsets the message declares (step 2 above)
+    when their raw header held undeclared 8-bit bytes: the MIME walk decodes headers before it has seen the
+    parts that declare anything. `undecodable_findings` then warns of what is still unreadable."""
     from mailintake.parsers import filenames  # filenames decodes with this module: imported when used
 
     end = re.search(rb"\r?\n\r?\n", raw)
@@ -244,6 +221,20 @@ def _reread_headers(raw: bytes, mime: MimeMessage) -> None:
             mime.headers["subject"] = mime.subject
     if sender and filenames.has_8bit(sender):
         mime.sender_name = filenames.sender_name(sender, declared)
+
+
+def undecodable_findings(mime: MimeMessage, files: list[ExtractedFile]) -> list[F.Finding]:
+    """One `undecodable_text` warning for each header and file name the decoders had to leave U+FFFD in."""
+    found = []
+    if "\ufffd" in (mime.subject or ""):
+        found.append(F.make("undecodable_text", "Subject", where="邮件主题", text=mime.subject))
+    if "\ufffd" in (mime.sender_name or ""):
+        found.append(F.make("undecodable_text", "From", where="发件人", text=mime.sender_name))
+    for f in files:
+        if "\ufffd" in f.display_name:
+            in_archive = f.parent is not None and files[f.parent].role == Role.ARCHIVE
+            found.append(F.make("undecodable_text", f.display_name, where="压缩包内文件名" if in_archive else "附件名"))
+    return found
 
 
 # --- deciding --------------------------------------------------------------------------------------

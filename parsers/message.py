@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mailintake.common import findings as F
 from mailintake.common.vocab import PHOTO_ROLES, Role
 from mailintake.parsers.archives import Expansion, expand
-from mailintake.parsers.charsets import text_findings
+from mailintake.parsers.charsets import reread_headers, undecodable_findings
 from mailintake.parsers.cloud_links import find_cloud_links
 from mailintake.parsers.documents import CORRUPT, MAX_DOCUMENT_CHARS, TOO_COMPLEX, DocumentContent, read_document
 from mailintake.parsers.envelope import Overrun, bounce_of, limit_finding
@@ -53,6 +53,8 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     """`skip`: files not to read (a bounded parse overran on them); `on_file(i)` is told before file i is read."""
     skip = skip or {}
     mime = parse_mime(raw)
+    reread_headers(raw, mime)
+    del raw  # every part is decoded: a caller that keeps no reference (the worker) frees the message here
     files, art, forwarded = _listed(mime.parts, settings)  # signature art is listed, never read or counted
     findings: list = []
     with OcrReader(settings.documents, settings.max_image_pixels) as ocr:  # one OCR child for the message
@@ -73,7 +75,7 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     links = find_cloud_links(mime.body_text, mime.body_html)
     if links:
         findings.append(_cloud_finding(links))
-    findings += text_findings(raw, mime, files)  # undecodable_text; re-reads 8-bit subject/sender by declared charsets
+    findings += undecodable_findings(mime, files)
     if mime.losses:
         findings.append(F.make("message_damaged", None, losses=sorted(set(mime.losses))))
     classified = any(x.code == "classified_marker" for f in files for x in f.findings)
