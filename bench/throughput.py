@@ -244,6 +244,7 @@ def main() -> int:
     ap.add_argument("--idle", type=int, default=1000, help="recorded messages for the idle poll")
     ap.add_argument("--no-workbook", action="store_true")
     ap.add_argument("--workers", type=int, default=1, help="limits.parse_workers for the poll")
+    ap.add_argument("--limits", default="", help='extra [limits] settings for the poll, e.g. "photo_threads = 1"')
     ap.add_argument("--mailbox", default="", help='extra [mailbox] settings for the poll, e.g. "chunk_bytes = 4194304"')
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -282,7 +283,8 @@ def measure(args, mails: list[bytes], total: int, largest: int, work: Path, port
     print(f"backlog: {len(mails)} messages, {total / MB:.0f} MB on the wire, largest {largest / MB:.1f} MB")
     plain = [raw_fetch(port, False, ca, "Backlog") for _ in range(args.runs)]
     tls = [raw_fetch(tls_port, True, ca, "Backlog") for _ in range(args.runs)]
-    polls = [pipeline(work / f"run{n}", tls_port, ca, "Backlog", env, args.small, args.workers, args.mailbox)
+    polls = [pipeline(work / f"run{n}", tls_port, ca, "Backlog", env, args.small, args.workers,
+                      (args.mailbox, args.limits))
              for n in range(args.runs)]
     split = parse_split(mails, config(work / "split", tls_port, ca, "Backlog", args.small).parser_settings())
     idle_ms = idle(work, port, tls_port, ca, env, args.idle)
@@ -292,15 +294,18 @@ def measure(args, mails: list[bytes], total: int, largest: int, work: Path, port
 
 
 def config_text(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1,
-                extra: str = "") -> str:
+                extra: tuple[str, str] = ("", "")) -> str:
+    """`extra`: lines added to [mailbox] and to [limits]."""
     photos = "[campaign.photos]\nmin_bytes = 200000\n" if small else ""
     return (f'[mailbox]\nhost = "127.0.0.1"\nport = {tls_port}\nsecurity = "tls"\nca_file = "{ca}"\n'
-            f'username = "alice"\npassword_env = "BENCH_IMAP_PW"\nfolder = "{mailbox}"\nmark_keyword = ""\n{extra}\n'
+            f'username = "alice"\npassword_env = "BENCH_IMAP_PW"\nfolder = "{mailbox}"\nmark_keyword = ""\n{extra[0]}\n'
             f'[database]\nurl = "sqlite:///{folder}/bench.db"\n[storage]\nroot = "{folder}/store"\n'
-            f'[replies]\nmode = "files"\ndir = "{folder}/replies"\n[limits]\nparse_workers = {workers}\n{photos}')
+            f'[replies]\nmode = "files"\ndir = "{folder}/replies"\n'
+            f'[limits]\nparse_workers = {workers}\n{extra[1]}\n{photos}')
 
 
-def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1, extra: str = ""):
+def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, workers: int = 1,
+           extra: tuple[str, str] = ("", "")):
     from mailintake.ingest.config import load
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -310,7 +315,7 @@ def config(folder: Path, tls_port: int, ca: Path, mailbox: str, small: bool, wor
 
 
 def pipeline(folder: Path, tls_port: int, ca: Path, mailbox: str, env: dict, small: bool, workers: int,
-             extra: str) -> Run:
+             extra: tuple[str, str]) -> Run:
     """`mailintake poll` from an empty database, as the operator's first poll after an outage."""
     config(folder, tls_port, ca, mailbox, small, workers, extra)
     cli = [str(ROOT / ".venv/bin/mailintake"), "-c", str(folder / "bench.toml")]

@@ -262,6 +262,9 @@ class Limits(_Section):
     # workers side by side: with 2 the next message is read while one is recorded. Each holds the parser
     # stack (~65 MB) and a message; on the 2-core machine 2 gained 4 % throughput for 190 MiB (bench/README)
     parse_workers: int = Field(1, ge=1, le=4)
+    # a message's photos inspected side by side in its worker (the decoder and the face detector release the
+    # GIL, so a second thread uses the second core for a few MB more); 1 = one after another
+    photo_threads: int = Field(2, ge=1, le=8)
 
 
 class Documents(_Section):

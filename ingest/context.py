@@ -49,7 +49,8 @@ class Context:
             require_current(db.engine)
         blobs = BlobStore(config.resolve(config.storage.root)).open()
         settings = config.parser_settings()
-        limits = WorkerLimits(config.limits.parse_seconds, config.limits.parse_memory_mb * 1024 * 1024)
+        limits = WorkerLimits(config.limits.parse_seconds, config.limits.parse_memory_mb * 1024 * 1024,
+                              config.limits.photo_threads)
         parser = ParsePool(settings, limits, blobs, config.limits.parse_workers)
         return cls(config, db, blobs, Registry(config), settings, parser, clock,
                    Faults.from_env(), StageTimes.from_env())

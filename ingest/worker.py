@@ -34,6 +34,7 @@ from mailintake.store.blobs import BlobStore
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 _WATCH_SECONDS = 0.1
 _START_SECONDS = 120  # importing the parsers takes about a second; a loaded CI machine more
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -43,6 +44,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 class WorkerLimits:
     wall_seconds: float
     memory_bytes: int
+    threads: int = 2  # photos inspected side by side in the child (parse_message's `threads`)
 
 
 class ParseWorker:
@@ -59,29 +61,38 @@ class ParseWorker:
 
     def parse(self, raw: bytes | Path, skip: dict[int, Overrun], store_files: bool = True) -> MessageFacts | Overrun:
         """The message's facts, or what stopped the child (and at which file). Given the stored file's path,
-        the child reads it itself: the bytes are then never held by this process nor copied down the pipe."""
+        the child reads it itself: the bytes are then never held by this process nor copied down the pipe.
+        An overrun while several photos were inspected at once is repeated one file at a time, to name one."""
+        out, reading = self._attempt(raw, skip, store_files, self.limits.threads)
+        if isinstance(out, Overrun) and len(reading) > 1:
+            out, _ = self._attempt(raw, skip, store_files, 1)
+        return out
+
+    def _attempt(self, raw: bytes | Path, skip: dict[int, Overrun], store_files: bool,
+                 threads: int) -> tuple[MessageFacts | Overrun, tuple[int, ...]]:
+        """One parse in the child: its outcome, and the files it was reading when it ended."""
         conn = self._ensure()
-        conn.send((raw, skip, store_files and self.blobs is not None))
-        current: int | None = None
+        conn.send((raw, skip, store_files and self.blobs is not None, threads))
+        reading: tuple[int, ...] = ()
         deadline = time.monotonic() + self.limits.wall_seconds
         while True:
             if conn.poll(_WATCH_SECONDS):
                 try:
                     kind, value = conn.recv()
                 except (EOFError, OSError):
-                    return self._lost(current, "died")
+                    return self._lost(reading, "died"), reading
                 if kind == "file":
-                    current = value
+                    reading = value
                 elif kind == "done":
-                    return value
+                    return value, reading
                 else:  # "error": a bug in a parser, not a limit; raised like any processing failure
                     raise RuntimeError(value)
             elif self._proc.poll() is not None:
-                return self._lost(current, "died")
+                return self._lost(reading, "died"), reading
             if time.monotonic() > deadline:
-                return self._lost(current, "time")
+                return self._lost(reading, "time"), reading
             if _group_rss(self._proc.pid) > self.limits.memory_bytes:
-                return self._lost(current, "memory")
+                return self._lost(reading, "memory"), reading
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -117,13 +128,14 @@ class ParseWorker:
             self._ready = True
         return self._conn
 
-    def _lost(self, current: int | None, reason: str) -> Overrun:
-        log.warning("parse worker %s (%s) while reading file %s: killed, the file is set aside",
+    def _lost(self, reading: tuple[int, ...], reason: str) -> Overrun:
+        log.warning("parse worker %s (%s) while reading file %s: killed%s",
                     {"time": "overran its time", "memory": "overran its memory", "died": "died"}[reason],
-                    self._proc.pid if self._proc else "?", current)
+                    self._proc.pid if self._proc else "?", ", ".join(map(str, reading)) or "-",
+                    ", read again one file at a time" if len(reading) > 1 else ", the file is set aside")
         self._kill()
         limit = self.limits.wall_seconds if reason == "time" else self.limits.memory_bytes
-        return Overrun(current, reason, limit)
+        return Overrun(reading[0] if reading else None, reason, limit)
 
     def _kill(self) -> None:
         if self._proc is not None:
@@ -150,7 +162,12 @@ def _serve(conn: Connection, settings: ParserSettings, memory_bytes: int, parent
     from mailintake.parsers.message import parse_message
 
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        # every block of 128 KiB or more (a decoded part, an image's pixels) mapped on its own and handed back
+        # when freed: glibc's sliding threshold otherwise keeps them in the heap, and the worker's resident
+        # size stays at its largest message's peak for the rest of its life
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
     if os.getppid() != parent:  # the parent died before the death signal was armed
         os._exit(1)
     cap = memory_bytes * 2 + 1024 * 1024 * 1024  # the parent's watch fires first; this stops a spike
@@ -163,10 +180,10 @@ def _serve(conn: Connection, settings: ParserSettings, memory_bytes: int, parent
             return
         if job is None:
             return
-        source, skip, store_files = job
+        source, skip, store_files, threads = job
         try:  # the bytes read are held by the parse alone, which lets them go once the parts are decoded
             facts = parse_message(source.read_bytes() if isinstance(source, Path) else source, settings,
-                                  skip=skip, on_file=lambda i: conn.send(("file", i)))
+                                  skip=skip, on_file=lambda files: conn.send(("file", files)), threads=threads)
             if store_files:
                 facts = _stored(facts, blobs)
         except Exception as exc:  # a parser bug: the parent records it as a failed attempt

@@ -11,7 +11,9 @@ pays its ~30 MB, never the service that spawns it.
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,12 +37,12 @@ def find_faces(image: Image.Image, look_for_profile: bool = True) -> FaceFacts:
     """Frontal faces (boxes as shares of the image, largest first) and, when there is none and
     `look_for_profile`, whether a face in profile is seen (two more passes: the cascade and its mirror).
     A missing cascade file is a problem value, never an exception: the photo is then not judged."""
-    frontal = _cascade(FRONTAL)
-    if frontal is None:
-        return FaceFacts(problem="detector_missing")
-    grey = _grey(image)
-    h, w = grey.shape
-    boxes = sorted(_detect(frontal, grey), key=lambda b: -b[2] * b[3])
+    with _cascade(FRONTAL) as frontal:
+        if frontal is None:
+            return FaceFacts(problem="detector_missing")
+        grey = _grey(image)
+        h, w = grey.shape
+        boxes = sorted(_detect(frontal, grey), key=lambda b: -b[2] * b[3])
     found = tuple(FaceBox(x / w, y / h, bw / w, bh / h) for x, y, bw, bh in boxes)
     return FaceFacts(frontal=found, profile=not found and look_for_profile and _profile_seen(grey))
 
@@ -61,18 +63,41 @@ def _detect(cascade: cv2.CascadeClassifier, grey: np.ndarray) -> list[tuple[int,
 
 
 def _profile_seen(grey: np.ndarray) -> bool:
-    profile = _cascade(PROFILE)
-    if profile is None:
-        return False
-    return bool(_detect(profile, grey)) or bool(_detect(profile, np.ascontiguousarray(grey[:, ::-1])))
+    with _cascade(PROFILE) as profile:
+        if profile is None:
+            return False
+        return bool(_detect(profile, grey)) or bool(_detect(profile, np.ascontiguousarray(grey[:, ::-1])))
 
 
-@functools.cache
-def _cascade(name: str) -> cv2.CascadeClassifier | None:
-    """Loaded once per process (parsing the XML takes 20-30 ms), then reused for every photo; a parse runs in
-    one thread of its worker process, so no two photos use one classifier at once."""
-    folder = _shipped_folder()
-    return _loaded(Path(folder) / name) if folder else None
+class _Spares:
+    """Classifiers loaded once (parsing the XML takes 20-30 ms) and lent out one photo at a time: OpenCV's
+    classifier keeps scratch state while it detects, so two photos inspected side by side never share one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[cv2.CascadeClassifier]] = {}
+
+    @contextlib.contextmanager
+    def lend(self, name: str) -> Iterator[cv2.CascadeClassifier | None]:
+        with self._lock:
+            idle = self._idle.setdefault(name, [])
+            cascade = idle.pop() if idle else None
+        if cascade is None:
+            folder = _shipped_folder()
+            cascade = _loaded(Path(folder) / name) if folder else None
+        try:
+            yield cascade
+        finally:
+            if cascade is not None:
+                with self._lock:
+                    self._idle[name].append(cascade)
+
+
+_SPARES = _Spares()  # per process, like the module: the cascades are read-only files of the installed OpenCV
+
+
+def _cascade(name: str) -> contextlib.AbstractContextManager[cv2.CascadeClassifier | None]:
+    return _SPARES.lend(name)
 
 
 def detector_problem(folder: str | Path | None = None) -> str | None:

@@ -31,7 +31,7 @@ from mailintake.parsers.legacy import ConversionCache, Converted, convert
 from mailintake.parsers.mime import FORWARDED_TYPES, MimePart, parse_mime
 from mailintake.parsers.ocr import OCR_FAILURES, OcrReader, OcrResult
 from mailintake.parsers.photo_names import looks_like_id_photo_name
-from mailintake.parsers.photos import inspect_photo, photo_findings
+from mailintake.parsers.photos import inspect_photo, inspect_photos, photo_findings
 from mailintake.parsers.roles import assign_roles, basename, form_person
 from mailintake.parsers.seal import seal_in_images
 from mailintake.parsers.secrecy import find_secrecy_marking
@@ -45,17 +45,22 @@ MAX_MESSAGE_CHARS = 2_000_000  # document text kept for one message (a form is a
 _RENDERED_PAGES = 3  # a seal sits on the first pages; later ones are not rendered
 _SIGNATURE_ART = "邮件签名或正文中的小图标，不是推荐材料"
 _FORWARDED_MESSAGE = "转发的邮件，其中的附件逐一识别"
+OnFiles = Callable[[tuple[int, ...]], None]  # told the indexes (in `files`) of what is about to be read
 _BUDGET_REASONS = frozenset({"declared_too_large", "unpacked_too_large", "too_many_entries"})
 
 
 def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overrun] | None = None,
-                  on_file: Callable[[int], None] | None = None) -> MessageFacts:
-    """`skip`: files not to read (a bounded parse overran on them); `on_file(i)` is told before file i is read."""
+                  on_file: OnFiles | None = None, threads: int = 1) -> MessageFacts:
+    """`skip`: files not to read (a bounded parse overran on them); `on_file` is told which files are about to
+    be read: one at a time, or the photos at once when `threads` > 1 inspects them side by side (the facts
+    are the same; a bounded parse that overran among several is repeated with one thread to learn which)."""
     skip = skip or {}
     mime = parse_mime(raw)
     reread_headers(raw, mime)
     del raw  # every part is decoded: a caller that keeps no reference (the worker) frees the message here
     files, art, forwarded = _listed(mime.parts, settings)  # signature art is listed, never read or counted
+    if threads > 1:
+        _inspect_photos_at_once(files, settings, skip, on_file, threads)
     findings: list = []
     with OcrReader(settings.documents, settings.max_image_pixels) as ocr:  # one OCR child for the message
         insides = [_read_unless_skipped(i, f, settings, ocr, skip, on_file) for i, f in enumerate(files)]  # once
@@ -70,7 +75,7 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
             f.findings.append(limit_finding(f.display_name, skip[i]))
             continue
         if on_file:
-            on_file(i)
+            on_file((i,))
         _check(f, settings, inside)
     links = find_cloud_links(mime.body_text, mime.body_html)
     if links:
@@ -101,12 +106,26 @@ class _Inside:
     summary_problem: str | None = None
 
 
+def _inspect_photos_at_once(files: list[ExtractedFile], settings: ParserSettings, skip: Mapping[int, Overrun],
+                            on_file: OnFiles | None, threads: int) -> None:
+    """Every image's photo facts, inspected on `threads` threads before the files are read in turn (which
+    then finds them done): Pillow's decode and OpenCV's detector run on the second core meanwhile."""
+    batch = [i for i, f in enumerate(files) if i not in skip and is_image(f.detected_type)]
+    if len(batch) < 2:
+        return
+    if on_file:
+        on_file(tuple(batch))
+    infos = inspect_photos([files[i].content for i in batch], settings.max_image_pixels, threads)
+    for i, info in zip(batch, infos, strict=True):
+        files[i].photo = info
+
+
 def _read_unless_skipped(i: int, f: ExtractedFile, settings: ParserSettings, ocr: OcrReader,
-                         skip: Mapping[int, Overrun], on_file: Callable[[int], None] | None) -> _Inside:
+                         skip: Mapping[int, Overrun], on_file: OnFiles | None) -> _Inside:
     if i in skip:
         return _Inside()
-    if on_file:
-        on_file(i)
+    if on_file and f.photo is None:  # a photo inspected with the others is not read again
+        on_file((i,))
     return _read_inside(f, settings, ocr)
 
 
@@ -238,7 +257,7 @@ def _read_inside(f: ExtractedFile, settings: ParserSettings, ocr: OcrReader) -> 
     """Text for documents (a legacy one converted first, a PDF without a text layer read by OCR), header
     facts for images: what roles and checks need. Pictures are read by OCR only once their role is known."""
     if is_image(f.detected_type):
-        f.photo = inspect_photo(f.content, settings.max_image_pixels)
+        f.photo = f.photo or inspect_photo(f.content, settings.max_image_pixels)  # done already when side by side
         return _Inside([f.content])
     if f.detected_type not in _TEXT_DOCUMENTS and f.detected_type not in _LEGACY and f.detected_type != "text":
         return _Inside()
@@ -306,7 +325,7 @@ def _scan(f: ExtractedFile, inside: _Inside, ocr: OcrReader) -> None:
 
 
 def _read_scanned_pictures(files: list[ExtractedFile], insides: list[_Inside], ocr: OcrReader,
-                           skip: Mapping[int, Overrun], on_file: Callable[[int], None] | None) -> None:
+                           skip: Mapping[int, Overrun], on_file: OnFiles | None) -> None:
     """Pictures taken for a report, form or summary are photographed or scanned pages: OCR reads them (never
     the candidates' photos, which are most of the bytes). A form's text names its person; a scanned
     summary's table is read as well as OCR allows."""
@@ -315,7 +334,7 @@ def _read_scanned_pictures(files: list[ExtractedFile], insides: list[_Inside], o
             continue
         if is_image(f.detected_type) and f.text is None:
             if on_file:
-                on_file(i)
+                on_file((i,))
             _scan(f, inside, ocr)
             if f.role == Role.FORM and f.text:
                 f.person = form_person(f)

@@ -5,16 +5,20 @@ portrait of one person facing the camera.
 Pillow opens lazily, so the header is read first and the pixel budget is checked before any decode;
 integrity then costs one reduced decode (JPEG DCT scaling), because `verify()` misses truncation. That one
 decoded image, turned upright by its EXIF orientation first, serves every check: faces at DETECT_SIDE px,
-colour, backdrop and the hash on a 128 px thumbnail of it.
+colour, backdrop and the hash on a 128 px thumbnail of it. A message's photos may be inspected side by
+side (`inspect_photos`): Pillow's decoder and OpenCV's detector release the GIL, so a second thread uses the
+second core, and the facts are the same as one by one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import warnings
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
-import imagehash
 import numpy as np
 from PIL import Image
 
@@ -57,6 +61,11 @@ FACE_CENTRE_Y = (0.15, 0.70)  # the face's centre between these shares of the he
 # 64-bit hash put two different sitters as few as 2-4 bits apart, as close as a re-saved copy (0-2); the 256-bit
 # one keeps them 16+ apart and a copy within 4 (bench/photo_checks.py prints both)
 PHASH_SIZE = 16
+_PHASH_SIDE = PHASH_SIZE * 4  # the picture the DCT reads: 64×64 grey, its lowest 16×16 frequencies kept
+_n = np.arange(_PHASH_SIDE)
+# scipy.fftpack's unnormalised DCT-II, y[k] = 2 Σ x[n] cos(πk(2n+1)/2N), only the rows the hash keeps: a matrix
+# product gives imagehash.phash's bits (a test holds them equal) without importing SciPy into every worker
+_DCT_ROWS = 2 * np.cos(np.pi * np.arange(PHASH_SIZE)[:, None] * (2 * _n[None, :] + 1) / (2 * _PHASH_SIDE))
 MAX_JPEG_SCANS = 100  # progressive JPEGs have about 10 (a camera's thumbnail adds one or two)
 _HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
 
@@ -64,17 +73,36 @@ _HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEI
 def inspect_photo(data: bytes, max_pixels: int) -> PhotoInfo:
     """Facts about one image; never raises. problem: "bomb" (over max_pixels), "too_complex" (a JPEG with
     more scans than MAX_JPEG_SCANS) or "corrupt" (undecodable)."""
+    with _quiet():
+        return _inspect(data, max_pixels)
+
+
+def inspect_photos(images: Sequence[bytes], max_pixels: int, threads: int) -> list[PhotoInfo]:
+    """`inspect_photo` of each, on up to `threads` threads at once, in order."""
+    with _quiet():  # once, around the threads: catch_warnings inside each would race on the global filters
+        if threads <= 1 or len(images) <= 1:
+            return [_inspect(data, max_pixels) for data in images]
+        with ThreadPoolExecutor(min(threads, len(images)), thread_name_prefix="mailintake-photo") as pool:
+            return list(pool.map(_inspect, images, [max_pixels] * len(images)))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's bomb/palette warnings are facts here, not alarms
-        try:
-            image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError:
-            return PhotoInfo(format=_sniff(data), problem="bomb")
-        except Exception:
-            # HEIC/HEIF that this Pillow cannot decode is still a named, intact non-JPEG photo.
-            heif = _sniff_heif(data)
-            return PhotoInfo(format=heif, problem=None if heif else "corrupt")
-        return _inspect_opened(image, max_pixels, data)
+        yield
+
+
+def _inspect(data: bytes, max_pixels: int) -> PhotoInfo:
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        return PhotoInfo(format=_sniff(data), problem="bomb")
+    except Exception:
+        # HEIC/HEIF that this Pillow cannot decode is still a named, intact non-JPEG photo.
+        heif = _sniff_heif(data)
+        return PhotoInfo(format=heif, problem=None if heif else "corrupt")
+    return _inspect_opened(image, max_pixels, data)
 
 
 def _inspect_opened(image: Image.Image, max_pixels: int, data: bytes) -> PhotoInfo:
@@ -99,7 +127,7 @@ def _inspect_opened(image: Image.Image, max_pixels: int, data: bytes) -> PhotoIn
     small.thumbnail((_THUMB, _THUMB))
     info.colour = Image.getmodebase(info.mode) != "L" and _has_colour(small)
     info.plain_background = _plain_background(small)
-    info.phash = str(imagehash.phash(small, hash_size=PHASH_SIZE))
+    info.phash = phash(small)
     # only a portrait can pass as an ID photo (a landscape one is told so), and below FACE_MIN_SIDE px a face
     # would be smaller than the detector's window: a thumbnail, which photo_too_small already refuses
     if FACE_MIN_SIDE <= info.width <= info.height:
@@ -107,6 +135,15 @@ def _inspect_opened(image: Image.Image, max_pixels: int, data: bytes) -> PhotoIn
         # fault, and it spares every busy phone portrait two more passes (without it: "no frontal face")
         info.faces = find_faces(upright, look_for_profile=info.plain_background)
     return info
+
+
+def phash(image: Image.Image) -> str:
+    """The perceptual hash (imagehash.phash with hash_size 16): which of the 16×16 lowest DCT frequencies of
+    a 64×64 grey copy lie above their median, as 64 hex digits, row by row."""
+    grey = image.convert("L").resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS)
+    low = np.round(_DCT_ROWS @ np.asarray(grey, dtype=np.float64) @ _DCT_ROWS.T, 6)  # a flat picture's 1e-13s are 0
+    bits = (low > np.median(low)).flatten()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):0{PHASH_SIZE * PHASH_SIZE // 4}x}"
 
 
 def jpeg_scans(data: bytes) -> int:

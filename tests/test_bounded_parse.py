@@ -71,9 +71,13 @@ def test_a_pdf_whose_text_layer_outlasts_the_limit_is_set_aside_and_the_rest_is_
     assert good["state"] == "processed" and good["findings"] == []
 
 
-def test_an_image_that_decodes_past_the_memory_limit_is_set_aside(bounded_desk):
+def test_an_image_that_decodes_past_the_memory_limit_is_set_aside(bounded_desk, caplog):
+    """It is inspected beside the candidate's other photos, so the parse is repeated one file at a time to
+    learn which one overran: only that one is set aside."""
     bounded_desk.deliver(submission("江北区科协", ["刘洋"], 5, {"刘洋3.jpg": big_png()}))
-    msg = bounded_desk.poll()["messages"][0]
+    with caplog.at_level("WARNING", logger="mailintake.ingest.worker"):
+        msg = bounded_desk.poll()["messages"][0]
+    assert "read again one file at a time" in caplog.text
     [limit] = findings_of("刘洋3.jpg", msg)
     assert limit["code"] == "processing_limit" and limit["params"]["reason"] == "limit_memory"
     assert by_name(msg)["刘洋2.jpg"]["role"] == "life_photo"

@@ -11,7 +11,7 @@ import pytest
 
 from mailintake.ingest.parse_pool import ParsePool
 from mailintake.ingest.reprocess import reprocess
-from mailintake.ingest.samples import clients, documents, images
+from mailintake.ingest.samples import clients, documents, images, zips
 from mailintake.ingest.worker import ParseWorker, WorkerLimits
 from mailintake.store.blobs import BlobStore
 from testkit.config import default_settings
@@ -111,3 +111,24 @@ def test_a_dry_run_reprocess_writes_no_file_into_the_store(tmp_path):
         assert desk.ctx.blobs.listing("files") == kept
     finally:
         desk.close()
+
+
+def test_a_message_s_photos_inspected_side_by_side_give_the_facts_of_one_at_a_time():
+    """Photos loose and zipped, an ID photo with its face, a damaged one: the same facts either way."""
+    from mailintake.ingest.samples.mailbox import candidate_files
+    from mailintake.parsers.message import parse_message
+
+    files = candidate_files("林峰", 3) + candidate_files("王敏", 4)
+    damaged = images.life_photo_jpeg(9, width=900, height=600, min_bytes=0)
+    zipped = zips.gbk_zip([(name, data) for name, data in files if name.startswith("王敏")])
+    attachments = [f for f in files if f[0].startswith("林峰")]
+    attachments += [("王敏材料.zip", zipped), ("林峰5.jpg", damaged[:9000])]
+    raw = clients.build_message(sender="unit@163.com", sender_name="渝北区科协", to=MAILBOX, subject="推荐材料",
+                                body="请查收。", attachments=attachments, message_id="<p2@163.com>")
+    seen: list[tuple[int, ...]] = []
+    side_by_side = parse_message(raw, default_settings(), on_file=seen.append, threads=2)
+    assert side_by_side == parse_message(raw, default_settings(), threads=1)
+    photos = [f for f in side_by_side.files if f.photo is not None]
+    assert len(photos) >= 8 and any(f.photo.faces and f.photo.faces.frontal for f in photos)
+    assert any(f.photo.problem == "corrupt" for f in photos)
+    assert max(map(len, seen)) == len(photos)  # announced together, then not one by one again

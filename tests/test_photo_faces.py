@@ -102,11 +102,8 @@ def test_a_life_or_work_photo_with_nobody_in_it_says_nothing(photos):
 
 def test_a_missing_detector_leaves_the_photo_unjudged_and_says_so_in_its_facts(photos, monkeypatch, tmp_path):
     monkeypatch.setattr(cv2.data, "haarcascades", str(tmp_path))  # an install without the cascade files
-    faces._cascade.cache_clear()
-    try:
-        info, found = as_id_photo(photos["two"])
-    finally:
-        faces._cascade.cache_clear()
+    monkeypatch.setattr(faces, "_SPARES", faces._Spares())  # none loaded yet
+    info, found = as_id_photo(photos["two"])
     assert info.faces == FaceFacts(problem="detector_missing")
     assert found == []
 

@@ -318,3 +318,32 @@ def test_a_jpeg_with_thousands_of_scans_is_refused_before_it_is_decoded():
     assert finding.code == "image_too_complex" and "渐进式扫描超过100次" in finding.detail
     ordinary = encode(Image.new("RGB", (600, 400), (90, 120, 60)), progressive=True)
     assert inspect_photo(ordinary, MAX_PIXELS).problem is None and jpeg_scans(ordinary) < MAX_JPEG_SCANS
+
+
+def test_the_perceptual_hash_is_imagehash_s_phash_without_scipy():
+    """Hashes recorded before (imagehash.phash 16x16) and after stay comparable: the same bits on photos,
+    portraits, noise, a flat picture (whose AC terms are all zero) and odd sizes."""
+    import imagehash
+    import numpy as np
+
+    from mailintake.parsers.photos import PHASH_SIZE, _decode_small, phash
+
+    rng = np.random.default_rng(7)
+    pictures = [_decode_small(Image.open(io.BytesIO(images.life_photo_jpeg(n, 900, 600, 0)))) for n in range(3)]
+    pictures += [_decode_small(Image.open(io.BytesIO(images.id_photo_jpeg(n, 360, 480, 0)))) for n in range(3)]
+    pictures += [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(50, 333), (401, 77)]]
+    pictures += [Image.new("RGB", (100, 100), "white"), Image.new("L", (70, 90), 128)]
+    for picture in pictures:
+        assert phash(picture) == str(imagehash.phash(picture, hash_size=PHASH_SIZE))
+
+
+def test_photos_inspected_side_by_side_give_the_facts_one_by_one_gives(life_jpeg, id_jpeg, busy_portrait_jpeg):
+    """Two threads at once (each with its own face detector) and in order, a corrupt one among them."""
+    from mailintake.parsers.photos import inspect_photos
+
+    batch = [life_jpeg, id_jpeg, life_jpeg[: len(life_jpeg) // 2], busy_portrait_jpeg,
+             images.id_photo_jpeg(5, width=360, height=480, min_bytes=0), b"not an image"]
+    one_by_one = [inspect_photo(data, MAX_PIXELS) for data in batch]
+    assert inspect_photos(batch, MAX_PIXELS, threads=2) == one_by_one
+    assert [info.problem for info in one_by_one] == [None, None, "corrupt", None, None, "corrupt"]
+    assert one_by_one[1].faces.frontal and one_by_one[4].faces.frontal
