@@ -132,3 +132,17 @@ def test_a_message_s_photos_inspected_side_by_side_give_the_facts_of_one_at_a_ti
     assert len(photos) >= 8 and any(f.photo.faces and f.photo.faces.frontal for f in photos)
     assert any(f.photo.problem == "corrupt" for f in photos)
     assert max(map(len, seen)) == len(photos)  # announced together, then not one by one again
+
+
+def test_the_service_process_does_not_load_the_parsers_its_worker_runs():
+    """A poll's own process fetches, records and replies: the document, archive, image and face stack (about
+    40 MiB it would never run) is imported only in the worker child. (`serve` writes the organisers' workbook
+    itself once a day, so openpyxl is its own.)"""
+    import subprocess
+    import sys
+
+    probe = ("import sys, mailintake.ingest.cli, mailintake.ingest.poll\n"
+             "heavy = {'numpy', 'PIL', 'cv2', 'pypdfium2', 'openpyxl', 'py7zr', 'docx', 'scipy', 'lxml'}\n"
+             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    loaded = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
