@@ -305,7 +305,7 @@ def _payload_bytes(part: Message, out: MimeMessage) -> bytes:
     if body is not None:
         if cte == "base64" and _ascii(body):  # the text path's a2b_base64 would see the same
             with contextlib.suppress(binascii.Error, ValueError):
-                return binascii.a2b_base64(body)
+                return _b64decode(body)
         part._payload = mime_skeleton.text(body)  # anything else: the stdlib's own text, as below
     payload = part._payload  # the stored text: get_payload() would decode raw 8-bit bytes (lossily) by charset
     if not isinstance(payload, str):
@@ -322,6 +322,25 @@ def _payload_bytes(part: Message, out: MimeMessage) -> bytes:
         return payload.encode("ascii", "surrogateescape")  # surrogates are the raw 8-bit bytes
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
+
+
+def _b64decode(body: memoryview) -> bytes:
+    """binascii's lenient decode at SIMD speed (pybase64: 1 ms for a 4 MB photo's body, binascii 9 ms).
+
+    The two give the same bytes and the same errors unless a padding "=" comes before the body's end (two
+    encodings glued together: binascii stops at the first padding, pybase64 reads on), so such a body goes to
+    binascii as before; a fuzz test holds the two to that."""
+    import numpy as np
+    import pybase64
+
+    tail = bytes(body[-_B64_TAIL:])
+    end = tail.rstrip(b"\r\n=")
+    if not end or (np.frombuffer(body, np.uint8)[: len(body) - len(tail) + len(end)] == 0x3D).any():
+        return binascii.a2b_base64(body)
+    return pybase64.b64decode(body)
+
+
+_B64_TAIL = 64  # the last bytes, where padding and line ends belong
 
 
 def _ascii(body: memoryview | bytes) -> bool:
