@@ -42,7 +42,7 @@ def record(s: Session, ctx: Context, msg: Message, facts: MessageFacts) -> BlobE
         if facts.classified:
             effects.files.add(f.sha256)  # recorded for the organisers, never kept
         elif not facts.files_stored:
-            ctx.blobs.put("files", f.content)
+            ctx.blobs.put("files", f.content, f.sha256)
     msg.duplicate_of_id = _earliest_copy(s, msg, facts)
     findings = list(facts.findings)
     if len(facts.subject) > MAX_SUBJECT_CHARS:

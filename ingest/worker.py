@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import resource
@@ -23,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 _WATCH_SECONDS = 0.1
+_WRITERS = 4  # files written at once: they wait on the disk, not the CPU
 _START_SECONDS = 120  # importing the parsers takes about a second; a loaded CI machine more
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -161,6 +164,7 @@ def _serve(conn: Connection, settings: ParserSettings, memory_bytes: int, parent
     here, in the child only: the parent never parses and need not hold it."""
     from mailintake.parsers.message import parse_message
 
+    gc.freeze()  # the parser stack's own objects are never garbage: full collections walked them all (4 % of a parse)
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -194,11 +198,13 @@ def _serve(conn: Connection, settings: ParserSettings, memory_bytes: int, parent
 
 def _stored(facts: MessageFacts, blobs: BlobStore) -> MessageFacts:
     """The files written to the store (before the parent's commit, as `record` did: a file a crash leaves
-    unreferenced is swept) and dropped from the facts. A classified message's files are never kept."""
+    unreferenced is swept) and dropped from the facts. A classified message's files are never kept.
+    Written side by side: each waits on its own fsync, 21 ms for a 3 MB photo here, one after another a
+    fifth of a photo mail's time in the worker."""
     if facts.classified:
         return facts
-    for f in facts.files:
-        blobs.put("files", f.content)
+    with ThreadPoolExecutor(_WRITERS, thread_name_prefix="mailintake-store") as pool:
+        list(pool.map(lambda f: blobs.put("files", f.content, f.sha256), facts.files))
     return replace(facts, files=[replace(f, content=b"") for f in facts.files], files_stored=True)
 
 

@@ -10,11 +10,12 @@ Mail content never chooses a path: names are hashes.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mailintake.common.errors import StorageUnwritable
@@ -49,18 +50,16 @@ class BlobStore:
             raise ValueError(f"not a sha256: {sha256!r}")
         return self.root / kind / sha256[:2] / f"{sha256}{KINDS[kind]}"
 
-    def put(self, kind: str, data: bytes) -> str:
-        """Store bytes durably (temp file, fsync, rename, fsync dir); return their sha256."""
-        sha = hashlib.sha256(data).hexdigest()
+    def put(self, kind: str, data: bytes, sha256: str | None = None) -> str:
+        """Store bytes durably (temp file, fsync, rename, fsync dir); return their sha256. `sha256` is the
+        bytes' hash when the caller has just computed it (the parse hashes every file it extracts): a
+        second pass over them would cost a twentieth of the worker's time."""
+        sha = sha256 or hashlib.sha256(data).hexdigest()
         target = self.path(kind, sha)
         if target.exists() and target.stat().st_size == len(data):
             return sha
-        try:
+        with self._unwritable_said():
             self._write(target, data)
-        except OSError as exc:
-            if exc.errno in _UNWRITABLE:
-                raise StorageUnwritable(f"cannot write to the storage root {self.root}: {exc.strerror}") from None
-            raise
         return sha
 
     def put_stream(self, kind: str, chunks: Iterable[bytes]) -> tuple[str, int]:
@@ -68,7 +67,7 @@ class BlobStore:
         whole: hashed and written as they come, made durable, renamed to their hash. Returns (sha256, size).
         An error from `chunks` (the connection) leaves no temp file and goes to the caller as it came."""
         digest, size = hashlib.sha256(), 0
-        try:
+        with self._unwritable_said():
             fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -88,11 +87,17 @@ class BlobStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
             _fsync_dir(target.parent)
+        return digest.hexdigest(), size
+
+    @contextlib.contextmanager
+    def _unwritable_said(self) -> Iterator[None]:
+        """A full disk, a quota or a read-only mount as the one error the service knows how to wait out."""
+        try:
+            yield
         except OSError as exc:
             if exc.errno in _UNWRITABLE:
                 raise StorageUnwritable(f"cannot write to the storage root {self.root}: {exc.strerror}") from None
             raise
-        return digest.hexdigest(), size
 
     def _write(self, target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -157,8 +162,8 @@ class _ReadOnlyBlobStore(BlobStore):
             size += len(chunk)
         return digest.hexdigest(), size
 
-    def put(self, kind: str, data: bytes) -> str:
-        return hashlib.sha256(data).hexdigest()
+    def put(self, kind: str, data: bytes, sha256: str | None = None) -> str:
+        return sha256 or hashlib.sha256(data).hexdigest()
 
     def move(self, src_kind: str, dst_kind: str, sha256: str) -> None:
         pass
