@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from mailintake.common import findings as F
@@ -31,7 +32,7 @@ from mailintake.parsers.legacy import ConversionCache, Converted, convert
 from mailintake.parsers.mime import FORWARDED_TYPES, MimePart, parse_mime
 from mailintake.parsers.ocr import OCR_FAILURES, OcrReader, OcrResult
 from mailintake.parsers.photo_names import looks_like_id_photo_name
-from mailintake.parsers.photos import inspect_photo, inspect_photos, photo_findings
+from mailintake.parsers.photos import inspect_photo, photo_findings, photos_inspected_meanwhile
 from mailintake.parsers.roles import assign_roles, basename, form_person
 from mailintake.parsers.seal import seal_in_images
 from mailintake.parsers.secrecy import find_secrecy_marking
@@ -59,11 +60,9 @@ def parse_message(raw: bytes, settings: ParserSettings, skip: Mapping[int, Overr
     reread_headers(raw, mime)
     del raw  # every part is decoded: a caller that keeps no reference (the worker) frees the message here
     files, art, forwarded = _listed(mime.parts, settings)  # signature art is listed, never read or counted
-    if threads > 1:
-        _inspect_photos_at_once(files, settings, skip, on_file, threads)
     findings: list = []
     with OcrReader(settings.documents, settings.max_image_pixels) as ocr:  # one OCR child for the message
-        insides = [_read_unless_skipped(i, f, settings, ocr, skip, on_file) for i, f in enumerate(files)]  # once
+        insides = _read_all(files, settings, ocr, skip, on_file, threads)  # each file once
         _adopt_named_art(files, insides, art, settings)
         _bound_text(files)
         assign_roles(files, settings)
@@ -106,18 +105,30 @@ class _Inside:
     summary_problem: str | None = None
 
 
-def _inspect_photos_at_once(files: list[ExtractedFile], settings: ParserSettings, skip: Mapping[int, Overrun],
-                            on_file: OnFiles | None, threads: int) -> None:
-    """Every image's photo facts, inspected on `threads` threads before the files are read in turn (which
-    then finds them done): Pillow's decode and OpenCV's detector run on the second core meanwhile."""
+def _read_all(files: list[ExtractedFile], settings: ParserSettings, ocr: OcrReader, skip: Mapping[int, Overrun],
+              on_file: OnFiles | None, threads: int) -> list[_Inside]:
+    """Every file read once, in order; with `threads` > 1 the images are inspected side by side on a pool
+    while this thread reads the documents (Pillow, OpenCV and pdfium all release the GIL). Each announcement
+    then names every file in hand: the document and the photos still being inspected."""
     batch = [i for i, f in enumerate(files) if i not in skip and is_image(f.detected_type)]
-    if len(batch) < 2:
-        return
-    if on_file:
-        on_file(tuple(batch))
-    infos = inspect_photos([files[i].content for i in batch], settings.max_image_pixels, threads)
-    for i, info in zip(batch, infos, strict=True):
-        files[i].photo = info
+    if threads <= 1 or len(batch) < 2:
+        return [_read_unless_skipped(i, f, settings, ocr, skip, on_file) for i, f in enumerate(files)]
+    with photos_inspected_meanwhile([files[i].content for i in batch], settings.max_image_pixels, threads) as pending:
+        in_hand = dict(zip(batch, pending, strict=True))
+        if on_file:
+            on_file(tuple(batch))
+        told = _with_photos_in_hand(in_hand, on_file)
+        others = {i: _read_unless_skipped(i, f, settings, ocr, skip, told)
+                  for i, f in enumerate(files) if i not in in_hand}
+    for i, future in in_hand.items():
+        files[i].photo = future.result()
+    return [others[i] if i in others else _read_inside(f, settings, ocr) for i, f in enumerate(files)]
+
+
+def _with_photos_in_hand(in_hand: Mapping[int, Future], on_file: OnFiles | None) -> OnFiles | None:
+    if on_file is None:
+        return None
+    return lambda indexes: on_file(tuple(sorted({*indexes, *(i for i, f in in_hand.items() if not f.done())})))
 
 
 def _read_unless_skipped(i: int, f: ExtractedFile, settings: ParserSettings, ocr: OcrReader,

@@ -6,8 +6,9 @@ Pillow opens lazily, so the header is read first and the pixel budget is checked
 integrity then costs one reduced decode (JPEG DCT scaling), because `verify()` misses truncation. That one
 decoded image, turned upright by its EXIF orientation first, serves every check: faces at DETECT_SIDE px,
 colour, backdrop and the hash on a 128 px thumbnail of it. A message's photos may be inspected side by
-side (`inspect_photos`): Pillow's decoder and OpenCV's detector release the GIL, so a second thread uses the
-second core, and the facts are the same as one by one.
+side (`inspect_photos`, or `photos_inspected_meanwhile` while the caller reads the documents): Pillow's
+decoder and OpenCV's detector release the GIL, so a second thread uses the second core, and the facts are
+the same as one by one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import io
 import math
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
@@ -79,11 +80,21 @@ def inspect_photo(data: bytes, max_pixels: int) -> PhotoInfo:
 
 def inspect_photos(images: Sequence[bytes], max_pixels: int, threads: int) -> list[PhotoInfo]:
     """`inspect_photo` of each, on up to `threads` threads at once, in order."""
-    with _quiet():  # once, around the threads: catch_warnings inside each would race on the global filters
-        if threads <= 1 or len(images) <= 1:
+    if threads <= 1 or len(images) <= 1:
+        with _quiet():
             return [_inspect(data, max_pixels) for data in images]
-        with ThreadPoolExecutor(min(threads, len(images)), thread_name_prefix="mailintake-photo") as pool:
-            return list(pool.map(_inspect, images, [max_pixels] * len(images)))
+    with photos_inspected_meanwhile(images, max_pixels, threads) as pending:
+        return [future.result() for future in pending]
+
+
+@contextlib.contextmanager
+def photos_inspected_meanwhile(images: Sequence[bytes], max_pixels: int,
+                               threads: int) -> Iterator[list[Future[PhotoInfo]]]:
+    """`inspect_photo` of each on `threads` threads while the caller's block does other work; leaving the
+    block waits for them all. Warnings are ignored in the whole block, the caller's included: catch_warnings
+    swaps process-wide filters, so it is entered once here, never inside a thread."""
+    with _quiet(), ThreadPoolExecutor(max(1, min(threads, len(images))), thread_name_prefix="mailintake-photo") as pool:
+        yield [pool.submit(_inspect, data, max_pixels) for data in images]
 
 
 @contextlib.contextmanager
