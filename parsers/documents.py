@@ -315,7 +315,8 @@ def _pdf_image(obj: pdfium.PdfImage) -> bytes:
     if obj.get_filters()[-1:] == ["DCTDecode"]:
         obj.extract(buffer)
     else:
-        obj.get_bitmap(render=True).to_pil().save(buffer, format="PNG")
+        # level 1: 4 ms for a 400 px seal, level 6 took 14
+        obj.get_bitmap(render=True).to_pil().save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
