@@ -652,8 +652,9 @@ def test_the_fast_base64_decoder_reads_every_body_as_the_stdlib_does(data, cuts,
     for at, noise in cuts:
         body[at:at] = noise
     body = bytes(body[: len(body) - trim])
-    view = memoryview(b"--" + body + b"--")[2:-2]
-    assert _b64_result(mime_mod._b64decode, view) == _b64_result(binascii.a2b_base64, view)
+    for whole in (b"--" + body + b"--", bytearray(b"--" + body + b"--")):  # found in the message, or compared
+        view = memoryview(whole)[2:-2]
+        assert _b64_result(mime_mod._b64decode, view) == _b64_result(binascii.a2b_base64, view)
 
 # --- 2. attachment names and header text --------------------------------------------------------------------
 
