@@ -43,7 +43,7 @@ def red_seal_png(size: int = 200) -> bytes:
     return buffer.getvalue()
 
 
-def png_size(data: bytes) -> tuple[int, int]:
+def picture_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as image:
         return image.size
 
@@ -142,10 +142,10 @@ def test_typed_pdf_returns_the_seal_picture_and_a_rendered_page():
     content = read_document(samples.report_pdf(UNIT, red_seal_png()), "pdf")
 
     seal, page = content.images
-    assert png_size(seal)[0] in (200, 201)  # pdfium may add a pixel when drawing the soft mask
+    assert picture_size(seal)[0] in (200, 201)  # pdfium may add a pixel when drawing the soft mask
     with Image.open(io.BytesIO(seal)) as image:
         assert image.convert("RGBA").getpixel((0, 0))[3] == 0  # transparent corner stays transparent
-    assert png_size(page) == (827, 1170)  # A4 at 100 dpi
+    assert picture_size(page) == (827, 1170)  # A4 at 100 dpi
 
 
 def test_scanned_pdf_has_no_text_but_gives_its_page_picture_and_a_rendering():
@@ -154,7 +154,7 @@ def test_scanned_pdf_has_no_text_but_gives_its_page_picture_and_a_rendering():
     assert content.text is None
     assert content.problem is None
     assert len(content.images) == 2
-    assert png_size(content.images[-1]) == (827, 1170)
+    assert picture_size(content.images[-1]) == (827, 1170)
 
 
 def test_scanned_pdf_built_from_a_given_page_image_keeps_that_jpeg():
