@@ -134,7 +134,7 @@ class PeakRss:
     def __init__(self, sid: int):
         self.sid, self.peak, self._stop = sid, 0, threading.Event()
         self.split: dict[str, int] = {}
-        self._cpu: dict[int, int] = {}  # pid -> utime + stime, clock ticks, as last seen
+        self._cpu: dict[int, tuple[str, int]] = {}  # pid -> (poll | worker | other, utime + stime in ticks)
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
@@ -156,12 +156,18 @@ class PeakRss:
                     continue
                 if int(fields[3]) == self.sid:  # field 6: the session
                     pid = int(entry)
-                    self._cpu[pid] = int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
                     name = "poll" if pid == self.sid else "worker" if b"ingest.worker" in cmdline else "other"
+                    if name == "other" and pid in self._cpu:  # an exited worker's cmdline reads empty
+                        name = self._cpu[pid][0]
+                    self._cpu[pid] = name, int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
                     yield pid, (f"{name} {pid}", int(fields[21]) * page)
 
-    def cpu_seconds(self) -> float:
-        return sum(self._cpu.values()) / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds by kind of process: the poll itself, its parse workers, any other (their helpers)."""
+        split: dict[str, float] = {}
+        for name, ticks in self._cpu.values():
+            split[name] = split.get(name, 0.0) + ticks / os.sysconf("SC_CLK_TCK")
+        return split
 
     def stop(self) -> int:
         self._stop.set()
@@ -175,7 +181,11 @@ class Run:
     peak_rss: int
     stages: dict[str, float]
     rss_split: dict[str, int]  # process -> resident bytes at the moment of the peak
-    cpu_seconds: float  # of the session's processes (the IMAP server's are not counted)
+    cpu_split: dict[str, float]  # CPU seconds of the session's processes by kind (the IMAP server's not counted)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_split.values())
 
 
 def timed_child(cmd: list[str], env: dict) -> Run:
@@ -388,8 +398,11 @@ def report(mails, total, largest, plain, tls, polls, split, idle_ms, workbook) -
     print("  at the peak: " + ", ".join(f"{k} {v / 2 ** 20:.0f} MiB" for k, v in sorted(top.rss_split.items())))
     cpu = statistics.median(r.cpu_seconds for r in polls)
     raw_cpu = statistics.median(r.cpu_seconds for r in tls)
-    print(f"CPU seconds of poll + worker: {cpu:.1f} (raw TLS fetch {raw_cpu:.1f});"
-          f" on {os.cpu_count()} cores that alone is at least {cpu / os.cpu_count():.1f} s of wall")
+    by_process = min(polls, key=lambda r: abs(r.cpu_seconds - cpu)).cpu_split
+    each = ", ".join(f"{k} {v:.1f}" for k, v in sorted(by_process.items()))
+    print(f"CPU seconds of poll + worker: {cpu:.1f} ({each};"
+          f" raw TLS fetch {raw_cpu:.1f}); on {os.cpu_count()} cores that alone is at least"
+          f" {cpu / os.cpu_count():.1f} s of wall")
     wall = statistics.median(r.seconds for r in polls)
     rules_db = stages["process"] - stages["parse"]
     print(f"\ntime per stage of the poll (median, s; wall {wall:.1f}); the two threads run side by side:")
