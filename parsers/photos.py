@@ -6,7 +6,7 @@ Pillow opens lazily, so the header is read first and the pixel budget is checked
 integrity then costs one reduced decode (JPEG DCT scaling), because `verify()` misses truncation. That one
 decoded image, turned upright by its EXIF orientation first, serves every check: faces at DETECT_SIDE px,
 colour, backdrop and the hash on a 128 px thumbnail of it. A message's photos may be inspected side by
-side (`inspect_photos`, or `photos_inspected_meanwhile` while the caller reads the documents): Pillow's
+side (`photos_inspected_meanwhile`, while the caller reads the documents): Pillow's
 decoder and OpenCV's detector release the GIL, so a second thread uses the second core, and the facts are
 the same as one by one.
 """
@@ -76,15 +76,6 @@ def inspect_photo(data: bytes, max_pixels: int) -> PhotoInfo:
     more scans than MAX_JPEG_SCANS) or "corrupt" (undecodable)."""
     with _quiet():
         return _inspect(data, max_pixels)
-
-
-def inspect_photos(images: Sequence[bytes], max_pixels: int, threads: int) -> list[PhotoInfo]:
-    """`inspect_photo` of each, on up to `threads` threads at once, in order."""
-    if threads <= 1 or len(images) <= 1:
-        with _quiet():
-            return [_inspect(data, max_pixels) for data in images]
-    with photos_inspected_meanwhile(images, max_pixels, threads) as pending:
-        return [future.result() for future in pending]
 
 
 @contextlib.contextmanager

@@ -353,11 +353,13 @@ def test_the_perceptual_hash_is_imagehash_s_phash_without_scipy():
 
 def test_photos_inspected_side_by_side_give_the_facts_one_by_one_gives(life_jpeg, id_jpeg, busy_portrait_jpeg):
     """Two threads at once (each with its own face detector) and in order, a corrupt one among them."""
-    from mailintake.parsers.photos import inspect_photos
+    from mailintake.parsers.photos import photos_inspected_meanwhile
 
     batch = [life_jpeg, id_jpeg, life_jpeg[: len(life_jpeg) // 2], busy_portrait_jpeg,
              images.id_photo_jpeg(5, width=360, height=480, min_bytes=0), b"not an image"]
     one_by_one = [inspect_photo(data, MAX_PIXELS) for data in batch]
-    assert inspect_photos(batch, MAX_PIXELS, threads=2) == one_by_one
+    with photos_inspected_meanwhile(batch, MAX_PIXELS, threads=2) as pending:
+        side_by_side = [future.result() for future in pending]
+    assert side_by_side == one_by_one
     assert [info.problem for info in one_by_one] == [None, None, "corrupt", None, None, "corrupt"]
     assert one_by_one[1].faces.frontal and one_by_one[4].faces.frontal
